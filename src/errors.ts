@@ -111,3 +111,7 @@ export const unknownError = (message: string, cause?: unknown): HuskError =>
   new HuskError(Code.Unknown, message, { cause });
 export const internalError = (message: string, cause?: unknown): HuskError =>
   new HuskError(Code.Internal, message, { cause });
+export const deadlineExceeded = (message: string, cause?: unknown): HuskError =>
+  new HuskError(Code.DeadlineExceeded, message, { cause });
+export const permissionDenied = (message: string, cause?: unknown): HuskError =>
+  new HuskError(Code.PermissionDenied, message, { cause });
