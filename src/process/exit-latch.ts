@@ -1,6 +1,6 @@
 /**
  * Holds a process's exit and answers its waiters: the first exit recorded wins, later ones are
- * ignored, and every waiter gets that same exit. Internal to the process layer.
+ * ignored, and every waiter gets that same exit. Also used by the container layer for exits it publishes.
  */
 import type { ProcessExit } from "./types.js";
 

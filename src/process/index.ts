@@ -54,5 +54,6 @@ export {
   type InitProcessOptions,
   type InitRuntime,
 } from "./init-process.js";
+export { ExitLatch } from "./exit-latch.js";
 export { Mutex } from "./mutex.js";
 export type { CheckpointRequest, ProcessExit } from "./types.js";
