@@ -19,6 +19,12 @@ import { parseMemoryEvents, readStatsV2 } from "./v2.js";
 export interface OomWatch {
   /** Stops watching. Idempotent. */
   close(): void;
+  /**
+   * Resolves once the watch has stopped: by {@link OomWatch.close}, or (v2) by itself when the cgroup
+   * went away. v1: the native eventfd watch drops the removal notification itself, without telling us,
+   * so this resolves only on close().
+   */
+  readonly closed: Promise<void>;
 }
 
 /** One cgroup (v1: one directory per controller; v2: one directory). */
@@ -41,8 +47,10 @@ export interface Cgroup {
   /**
    * Calls `onOom(count)` once per increase of the oom_kill counter (count = the new total), on the JS
    * thread. v1: eventfd on memory.oom_control through the native layer (the extra event the kernel
-   * sends when the cgroup is removed is ignored); v2: fs.watch on memory.events. Never keeps the event
-   * loop alive; stops by itself when the cgroup disappears. `onOom` must not throw.
+   * sends when the cgroup is removed is ignored there, and a notification that shows no increase of
+   * oom_kill is re-checked a few times, since the kernel notifies before it kills); v2: fs.watch on
+   * memory.events. Never keeps the event loop alive; stops by itself when the cgroup disappears (v2) or
+   * stops receiving anything (v1). Close it when the container is deleted. `onOom` must not throw.
    * Throws NotFound when there is no memory controller directory to watch.
    */
   watchOom(onOom: (count: number) => void): OomWatch;
@@ -137,11 +145,16 @@ class OomCounterWatch implements OomWatch {
   readonly #onOom: (count: number) => void;
   #stop: (() => void) | undefined;
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly closed: Promise<void>;
+  #resolveClosed: () => void = () => undefined;
 
   constructor(initial: number, readCount: () => Promise<number | undefined>, onOom: (count: number) => void) {
     this.#last = initial;
     this.#readCount = readCount;
     this.#onOom = onOom;
+    this.closed = new Promise<void>((resolve) => {
+      this.#resolveClosed = resolve;
+    });
   }
 
   /** Sets what stops the kernel notification source; called once, right after it was started. */
@@ -191,6 +204,7 @@ class OomCounterWatch implements OomWatch {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.#stop?.();
+    this.#resolveClosed();
   }
 }
 

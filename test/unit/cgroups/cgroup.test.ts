@@ -149,7 +149,14 @@ describe("a v2 cgroup over a synthetic directory", () => {
     writeFileSync(eventsFile, "low 0\nhigh 0\nmax 9\noom 4\noom_kill 4\n");
     assert.equal(await second, 4);
     assert.deepEqual(seen, [3, 4]);
+    // Removing the directory is noticed: the watch stops by itself and reports nothing more.
     rmSync(cgroupDir, { recursive: true });
+    await nextValue<undefined>((d) => {
+      void watch.closed.then(() => {
+        d(undefined);
+      });
+    }, 5000);
+    assert.deepEqual(seen, [3, 4]);
     watch.close();
     watch.close();
   });
