@@ -48,14 +48,17 @@ describe(`e2e ${runtime.name}: OOM kill`, () => {
       const exitIndex = sequence.indexOf(`exit:${id}`);
       const oomIndex = sequence.indexOf("oom");
       assert.ok(exitIndex >= 0, sequence.join(" "));
+      assert.ok(oomIndex >= 0, sequence.join(" "));
+      assert.deepEqual(
+        sequence.filter((label) => label !== "oom"),
+        ["create", "start", `exit:${id}`, "delete"],
+      );
       if (runtime.flavour === "husk") {
         // husk's promise: the OOM event is published before the exit it caused.
         assert.ok(oomIndex < exitIndex, `oom before exit: ${sequence.join(" ")}`);
-        assert.deepEqual(sequence, ["create", "start", "oom", `exit:${id}`, "delete"]);
-      } else {
-        // runc shim: oom bypasses the ordered queue; both must be there, in whatever order.
-        assert.deepEqual([...sequence].sort(), ["create", "delete", `exit:${id}`, "oom", "start"].sort());
       }
+      // containerd's runc shim publishes oom outside its ordered queue: only its presence is asserted (observed on
+      // 1.6.20 here: create → start → oom → exit → delete, but not guaranteed).
       const exit = stream.eventsFor(id).find((e) => e.topic === "/tasks/exit");
       assert.equal(exit === undefined ? -1 : numberField(exit, "exit_status"), 137);
     }));

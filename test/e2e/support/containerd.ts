@@ -15,34 +15,27 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statfsSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeRootfs } from "../../support/make-rootfs.js";
 import { writeOciImage } from "../../support/oci-image.js";
-import {
-  type CtrOptions,
-  type CtrProcess,
-  type CtrResult,
-  DEFAULT_CTR_TIMEOUT_MS,
-  describeResult,
-  runCtr,
-  spawnCtr,
-} from "./ctr.js";
+import { type CtrOptions, type CtrProcess, type CtrResult, describeResult, runCtr, spawnCtr } from "./ctr.js";
 import { type EventStream, events } from "./events.js";
 import {
   isAlive,
   mountsUnder,
   ownedProcesses,
   type ProcStat,
-  readStat,
   SHIM_SOCKET_DIR,
   shimSocketPath,
   zombieChildren,
 } from "./procfs.js";
 import { containerdPath } from "./runtime.js";
 
+/** Re-exported so scenario files can take the ctr types from the harness module. */
 export type { CtrOptions, CtrProcess, CtrResult } from "./ctr.js";
 
 /** Options for {@link startContainerd}. */
@@ -53,6 +46,11 @@ export interface StartContainerdOptions {
   readonly debug?: boolean;
   /** Prefix of the temp dir name (default `husk-e2e`). */
   readonly name?: string;
+  /**
+   * Snapshotter for image runs, passed to every ctr call as `CONTAINERD_SNAPSHOTTER`. Default: `overlayfs`, or
+   * `native` when the temp dir itself lives on overlayfs (overlay upper dirs cannot be on overlay).
+   */
+  readonly snapshotter?: string;
 }
 
 /** Options for {@link Containerd.restart}. */
@@ -73,6 +71,8 @@ export interface Containerd {
   readonly configFile: string;
   /** containerd's stdout+stderr, appended across restarts. */
   readonly logFile: string;
+  /** Snapshotter `ctr` uses for images (see {@link StartContainerdOptions.snapshotter}). */
+  readonly snapshotter: string;
   /** The namespace every `ctr` call uses unless told otherwise; unique per harness instance. */
   readonly namespace: string;
   /** Current containerd pid (changes on restart). */
@@ -81,7 +81,7 @@ export interface Containerd {
   readonly failed: boolean;
   /** Runs `ctr --address … --namespace … ARGS`; adds `--fifo-dir <tmpDir>/fifo` to `run` and `task exec`. */
   ctr(args: readonly string[], options?: CtrOptions): Promise<CtrResult>;
-  /** Like {@link Containerd.ctr} but throws (with output and the containerd log tail) unless ctr exits 0. */
+  /** Like {@link Containerd.ctr} but throws (with argv, exit and both streams) unless ctr exits 0. */
   ctrOk(args: readonly string[], options?: CtrOptions): Promise<CtrResult>;
   /** Starts a long-running `ctr` (e.g. `events`); stopped by pid at teardown. */
   ctrSpawn(args: readonly string[], options?: Pick<CtrOptions, "env" | "namespace">): CtrProcess;
@@ -121,6 +121,13 @@ export interface Containerd {
 
 /** The label/annotation keys that make the runc shim (and husk) group containers into one daemon. */
 const GROUP_KEYS = ["io.containerd.runc.v2.group", "io.kubernetes.cri.sandbox-id"];
+
+/** statfs f_type of overlayfs (linux/magic.h OVERLAYFS_SUPER_MAGIC). */
+const OVERLAYFS_MAGIC = 0x794c7630;
+
+function defaultSnapshotter(dir: string): string {
+  return statfsSync(dir).type === OVERLAYFS_MAGIC ? "native" : "overlayfs";
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -173,6 +180,7 @@ class PrivateContainerd implements Containerd {
   readonly configFile: string;
   readonly logFile: string;
   readonly namespace: string;
+  readonly snapshotter: string;
   recorder: EventStream | undefined;
   failed = false;
   #child: ChildProcess | undefined;
@@ -205,6 +213,7 @@ class PrivateContainerd implements Containerd {
     this.configFile = join(this.tmpDir, "config.toml");
     this.logFile = join(this.tmpDir, "containerd.log");
     this.namespace = `e2e-${randomBytes(5).toString("hex")}`;
+    this.snapshotter = options.snapshotter ?? defaultSnapshotter(this.tmpDir);
     this.#namespaces.add(this.namespace);
     writeFileSync(
       this.configFile,
@@ -245,20 +254,27 @@ class PrivateContainerd implements Containerd {
     const namespace = options.namespace ?? this.namespace;
     this.#namespaces.add(namespace);
     this.#track(args, namespace);
-    return runCtr(this.ctrArgv(args, namespace), options);
+    return runCtr(this.ctrArgv(args, namespace), {
+      ...options,
+      env: { CONTAINERD_SNAPSHOTTER: this.snapshotter, ...options.env },
+    });
   }
 
   async ctrOk(args: readonly string[], options: CtrOptions = {}): Promise<CtrResult> {
     const result = await this.ctr(args, options);
     if (result.status !== 0) {
-      throw new Error(`${describeResult(result)}\n--- containerd log (tail) ---\n${this.logTail()}`);
+      // The containerd log tail is added by diagnose(); here only what ctr said.
+      throw new Error(describeResult(result));
     }
     return result;
   }
 
   ctrSpawn(args: readonly string[], options: Pick<CtrOptions, "env" | "namespace"> = {}): CtrProcess {
     const namespace = options.namespace ?? this.namespace;
-    const handle = spawnCtr(this.ctrArgv(args, namespace), options.env);
+    const handle = spawnCtr(this.ctrArgv(args, namespace), {
+      CONTAINERD_SNAPSHOTTER: this.snapshotter,
+      ...options.env,
+    });
     this.#spawned.add(handle);
     void handle.exited.then(() => this.#spawned.delete(handle));
     return handle;
@@ -288,8 +304,7 @@ class PrivateContainerd implements Containerd {
   }
 
   scratchDir(prefix: string): string {
-    const dir = mkdtempSync(join(this.tmpDir, `${prefix}-`));
-    return dir;
+    return mkdtempSync(join(this.tmpDir, `${prefix}-`));
   }
 
   busyboxImage(): Promise<string> {
@@ -613,11 +628,3 @@ export async function startContainerd(options: StartContainerdOptions = {}): Pro
   }
   return containerd;
 }
-
-/** Reads the pid of a live process from /proc/PID/stat's state, or throws (for "the task is running" checks). */
-export function requireAlive(pid: number, what: string): void {
-  const stat = readStat(pid);
-  if (stat === undefined || stat.state === "Z") throw new Error(`${what} (pid ${pid}) is not running`);
-}
-
-export { DEFAULT_CTR_TIMEOUT_MS };

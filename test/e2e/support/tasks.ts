@@ -3,7 +3,6 @@
  */
 import { readFileSync } from "node:fs";
 import type { Containerd } from "./containerd.js";
-import { describeResult } from "./ctr.js";
 
 /** Default limit for {@link waitUntil}; generous, not a timing assertion. */
 export const DEFAULT_WAIT_MS = 60_000;
@@ -94,5 +93,3 @@ export async function removeContainer(containerd: Containerd, id: string): Promi
   await containerd.ctr(["tasks", "delete", "-f", id]);
   await containerd.ctr(["containers", "delete", id]);
 }
-
-export { describeResult };
