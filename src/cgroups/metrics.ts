@@ -3,7 +3,8 @@
  * for containerd's `io.containerd.cgroups.v1.Metrics` and `io.containerd.cgroups.v2.Metrics`
  * (lowerCamelCase of the proto field names; uint64 → `bigint`, uint32 → `number`), so the shim can hand
  * a value straight to `create(MetricsSchema, value)`. Every field is always present (zero when the
- * kernel file is missing).
+ * kernel file is missing). Lists are plain (mutable) arrays because protobuf-es init shapes require
+ * that; treat them as read-only.
  *
  * containerd counterpart: `cgroups/stats/v1` and `cgroups/v2/stats` (metrics.proto).
  */
@@ -27,7 +28,7 @@ export interface CpuUsageV1 {
   readonly total: bigint;
   readonly kernel: bigint;
   readonly user: bigint;
-  readonly perCpu: readonly bigint[];
+  readonly perCpu: bigint[];
 }
 
 /** CFS throttling counters (`throttledTime` in nanoseconds). */
@@ -103,14 +104,14 @@ export interface BlkIOEntry {
 
 /** v1 block IO statistics. */
 export interface BlkIOStat {
-  readonly ioServiceBytesRecursive: readonly BlkIOEntry[];
-  readonly ioServicedRecursive: readonly BlkIOEntry[];
-  readonly ioQueuedRecursive: readonly BlkIOEntry[];
-  readonly ioServiceTimeRecursive: readonly BlkIOEntry[];
-  readonly ioWaitTimeRecursive: readonly BlkIOEntry[];
-  readonly ioMergedRecursive: readonly BlkIOEntry[];
-  readonly ioTimeRecursive: readonly BlkIOEntry[];
-  readonly sectorsRecursive: readonly BlkIOEntry[];
+  readonly ioServiceBytesRecursive: BlkIOEntry[];
+  readonly ioServicedRecursive: BlkIOEntry[];
+  readonly ioQueuedRecursive: BlkIOEntry[];
+  readonly ioServiceTimeRecursive: BlkIOEntry[];
+  readonly ioWaitTimeRecursive: BlkIOEntry[];
+  readonly ioMergedRecursive: BlkIOEntry[];
+  readonly ioTimeRecursive: BlkIOEntry[];
+  readonly sectorsRecursive: BlkIOEntry[];
 }
 
 /** RDMA resource counts of one device. */
@@ -122,8 +123,8 @@ export interface RdmaEntry {
 
 /** RDMA usage and limits. */
 export interface RdmaStat {
-  readonly current: readonly RdmaEntry[];
-  readonly limit: readonly RdmaEntry[];
+  readonly current: RdmaEntry[];
+  readonly limit: RdmaEntry[];
 }
 
 /** Network interface counters (not read from cgroups; always empty here). */
@@ -157,13 +158,13 @@ export interface MemoryOomControl {
 
 /** `io.containerd.cgroups.v1.Metrics`. */
 export interface MetricsV1 {
-  readonly hugetlb: readonly HugetlbStatV1[];
+  readonly hugetlb: HugetlbStatV1[];
   readonly pids: PidsStat;
   readonly cpu: CpuStatV1;
   readonly memory: MemoryStatV1;
   readonly blkio: BlkIOStat;
   readonly rdma: RdmaStat;
-  readonly network: readonly NetworkStat[];
+  readonly network: NetworkStat[];
   readonly cgroupStats: CgroupStatsV1;
   readonly memoryOomControl: MemoryOomControl;
 }
@@ -242,7 +243,7 @@ export interface IOEntry {
 
 /** v2 IO statistics. */
 export interface IOStat {
-  readonly usage: readonly IOEntry[];
+  readonly usage: IOEntry[];
 }
 
 /** v2 hugetlb usage for one page size. */
@@ -259,7 +260,7 @@ export interface MetricsV2 {
   readonly memory: MemoryStatV2;
   readonly rdma: RdmaStat;
   readonly io: IOStat;
-  readonly hugetlb: readonly HugeTlbStatV2[];
+  readonly hugetlb: HugeTlbStatV2[];
   readonly memoryEvents: MemoryEvents;
 }
 
