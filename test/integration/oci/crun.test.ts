@@ -126,6 +126,35 @@ describe("crun (through the wrapper)", { skip: crunAvailable() ? false : "crun i
     await assert.rejects(h.runtime.kill(c.id, 9), hasCode(Code.NotFound, /container does not exist/));
   });
 
+  it("a failed exec → NotFound with crun's message (crun's helper child is reaped as a stranger)", async () => {
+    const c = await h.run("execfail", { args: ["sleep", "1000"] });
+    let unsubscribe = (): void => undefined;
+    const strangerExit = new Promise<number>((resolve) => {
+      unsubscribe = getReaper().onStranger((exit) => {
+        resolve(exit.status);
+      });
+    });
+    await assert.rejects(
+      h.runtime.exec(c.id, {
+        process: { user: { uid: 0, gid: 0 }, args: ["/nosuch"], env: ["PATH=/bin"], cwd: "/" },
+        pidFile: join(c.bundle, "e2.pid"),
+        logFile: c.logFile,
+        stdio: { stdin: "null", stdout: "null", stderr: "null" },
+        detach: true,
+      }),
+      hasCode(Code.NotFound, /crun exec failed for container ".*": executable file `\/nosuch` not found/),
+    );
+    try {
+      // The helper crun leaves behind is re-parented to us and exits 1: the reaper hands it to strangers.
+      assert.equal(await withTimeout(strangerExit, WAIT_MS, "crun's helper to exit"), 1);
+    } finally {
+      unsubscribe();
+    }
+    assert.equal((await h.runtime.state(c.id)).status, "running");
+    await h.runtime.delete(c.id, { force: true });
+    assert.equal((await withTimeout(c.exit, WAIT_MS, "the init's exit")).status, 137);
+  });
+
   it("a missing executable → NotFound with crun's message", async () => {
     const id = h.nextId("noexec");
     const bundle = await h.bundle(id, { args: ["/nosuch"] });

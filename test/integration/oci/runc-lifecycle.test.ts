@@ -3,6 +3,7 @@
  * for wrong states. Uses the reaper (no node:child_process in this file).
  */
 import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { loadCgroup } from "../../../src/cgroups/index.js";
@@ -232,7 +233,6 @@ describe("runc: errors", () => {
     const id = h.nextId("badcwd");
     const bundle = await h.bundle(id, { args: ["true"] });
     // Bypass our own validation to see runc's.
-    const { readFileSync, writeFileSync } = await import("node:fs");
     const config = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as {
       process: { cwd: string };
     };
@@ -246,6 +246,48 @@ describe("runc: errors", () => {
         stdio: { stdin: "null", stdout: "null", stderr: "null" },
       }),
       hasCode(Code.InvalidArgument, /Cwd must be an absolute path/),
+    );
+  });
+});
+
+describe("runc: checkpoint and restore argv", () => {
+  it("runc accepts our checkpoint flags (CRIU itself may be unusable on the host)", async () => {
+    const c = await h.run("ckpt", { args: ["sleep", "1000"] });
+    const imagePath = join(c.bundle, "image");
+    const workPath = join(c.bundle, "work");
+    const outcome = await h.runtime
+      .checkpoint(c.id, { imagePath, workPath, leaveRunning: true, fileLocks: true, logFile: c.logFile })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    if (outcome !== undefined) {
+      // On this VM `criu check` fails: runc ran CRIU (so our argv parsed) and reports its log path.
+      assert.ok(isHuskError(outcome));
+      assert.equal(outcome.code, Code.Unknown, outcome.message);
+      assert.match(outcome.message, /^runc checkpoint failed for container ".*": criu failed/);
+      assert.ok(outcome.message.includes(join(workPath, "dump.log")), outcome.message);
+    }
+    assert.equal((await h.runtime.state(c.id)).status, "running");
+    await h.runtime.delete(c.id, { force: true });
+    assert.equal((await withTimeout(c.exit, WAIT_MS, "the init's exit")).status, 137);
+  });
+
+  it("runc accepts our restore flags and reports a missing image", async () => {
+    const id = h.nextId("restore");
+    const bundle = await h.bundle(id, { args: ["sleep", "1000"] });
+    const imagePath = join(bundle, "empty-image");
+    mkdirSync(imagePath);
+    await assert.rejects(
+      h.runtime.restore(id, {
+        bundle,
+        imagePath,
+        workPath: join(bundle, "work"),
+        pidFile: join(bundle, "init.pid"),
+        logFile: join(bundle, "log.json"),
+        stdio: { stdin: "null", stdout: "null", stderr: "null" },
+      }),
+      hasCode(Code.Unknown, /descriptors\.json: no such file or directory/),
     );
   });
 });
