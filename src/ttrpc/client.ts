@@ -143,7 +143,11 @@ class Client implements TtrpcClient {
       this.#logger.debug({ err: error }, "ttrpc client: connection error");
     });
     socket.on("data", (chunk: Buffer) => {
-      this.#onData(chunk);
+      try {
+        this.#onData(chunk);
+      } catch (error) {
+        this.#fail(`internal error: ${errorText(error)}`);
+      }
     });
     socket.on("end", () => {
       if (this.#decoder.midFrame)

@@ -300,7 +300,16 @@ class ServerConnection {
     this.#state = this.#server.closing ? "draining" : "open";
     this.#server.logger.debug({ connection: this.id }, "ttrpc: connection accepted");
     this.#socket.on("data", (chunk: Buffer) => {
-      this.#onData(chunk);
+      try {
+        this.#onData(chunk);
+      } catch (error) {
+        // A bug of ours must not take the process (and every other connection) down.
+        this.#server.logger.error(
+          { err: error, connection: this.id },
+          "ttrpc: unexpected error on connection",
+        );
+        this.#fail(`internal error: ${errorText(error)}`);
+      }
     });
     this.#socket.on("end", () => {
       this.#onEnd();
