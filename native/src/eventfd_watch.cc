@@ -19,7 +19,7 @@ struct PollHandle {
   EventfdWatch* owner;  // nullptr once closing
 };
 
-// new EventfdWatch(fd, onEvent): takes ownership of fd (non-blocking eventfd). uv_poll_init +
+// new EventfdWatch(fd, onEvent): takes ownership of fd (non-blocking eventfd), also when it throws. uv_poll_init +
 // uv_poll_start(UV_READABLE) on the env's loop, uv_unref'd so the watch never keeps the process
 // alive. On readiness: read(fd, 8 bytes) until EAGAIN, then onEvent(sum of counters) on the JS thread.
 // close(): uv_poll_stop → uv_close → (close callback) close(fd). Idempotent.
@@ -32,9 +32,13 @@ class EventfdWatch : public Napi::ObjectWrap<EventfdWatch> {
   explicit EventfdWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EventfdWatch>(info) {
     Napi::Env env = info.Env();
     int fd = ArgInt(info, 0, "fd");
-    if (info.Length() < 2 || !info[1].IsFunction()) throw Napi::TypeError::New(env, "onEvent must be a function");
+    if (info.Length() < 2 || !info[1].IsFunction()) {
+      close(fd);
+      throw Napi::TypeError::New(env, "onEvent must be a function");
+    }
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+      close(fd);
       throw Napi::Error::New(env, "no event loop");
     }
     handle_ = new PollHandle{};
@@ -45,6 +49,7 @@ class EventfdWatch : public Napi::ObjectWrap<EventfdWatch> {
     if (rc < 0) {
       delete handle_;
       handle_ = nullptr;
+      close(fd);
       throw ErrnoError(env, -rc, "uv_poll_init");
     }
     rc = uv_poll_start(&handle_->poll, UV_READABLE, OnReadable);

@@ -23,6 +23,8 @@
 // process) and lives as long as the process; it only blocks in waitid or on the condition variable.
 // Deliveries go through a Napi::ThreadSafeFunction. An env cleanup hook flips g_closing under
 // g_post_mutex before Node tears the function down, so the thread never calls into a finalized one.
+#include <pthread.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -81,6 +83,10 @@ double NowMs() {
 // Reaper thread body. Syscalls: waitid(P_ALL, WEXITED|WNOWAIT|__WALL) to peek, then
 // waitid(P_PID, pid, WEXITED|__WALL) to reap exactly that pid. Owns no fds.
 void ReaperLoop() {
+  // Signals are for the JS thread (libuv's handlers); this thread must not take them or see EINTR.
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   for (;;) {
     unsigned long long seen;
     {

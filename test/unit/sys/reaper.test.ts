@@ -1,11 +1,31 @@
 // Starts the reaper: this file is its own process.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type ExitStatus, getReaper, spawn } from "../../../src/sys/index.js";
+import { type ExitStatus, getReaper, runCommand, spawn } from "../../../src/sys/index.js";
 import { childrenOfSelf, eventually, openFdCount, withTimeout } from "./helpers.js";
 
-const TIMEOUT_MS = 10_000;
+const TIMEOUT_MS = 30_000;
 let fdsBefore = 0;
+
+/**
+ * Like `runc create`: runs a short command that leaves a background process behind and prints its
+ * pid, and returns that pid. The orphan waits until it has been re-parented to us (its ppid is no
+ * longer the shell's), then sleeps `delay` seconds and exits with `code`. Waiting matters: a shell
+ * that is still alive may reap its own exited background child, and then no exit reaches us.
+ * With `holdOutput` the orphan keeps the shell's stdout/stderr, so runCommand resolves only after the
+ * orphan exited; otherwise its output goes to /dev/null.
+ */
+async function leaveOrphan(
+  code: number,
+  options: { delay?: number; holdOutput?: boolean } = {},
+): Promise<number> {
+  const body = `while [ "$(cut -d" " -f4 /proc/$$/stat)" = "$1" ]; do sleep 0.01; done; sleep ${options.delay ?? 0}; exit ${code}`;
+  const redirect = options.holdOutput === true ? "" : ">/dev/null 2>&1";
+  const out = await runCommand("/bin/sh", ["-c", `sh -c '${body}' orphan $$ ${redirect} & echo $!`]);
+  const pid = Number(out.stdout.toString().trim());
+  assert.ok(Number.isInteger(pid) && pid > 0, `orphan pid from ${JSON.stringify(out.stdout.toString())}`);
+  return pid;
+}
 
 before(async () => {
   const reaper = getReaper();
@@ -54,13 +74,11 @@ describe("reaper", () => {
     const unsubscribe = reaper.onStranger((exit) => strangers.push(exit));
     const capture = reaper.capture();
     try {
-      // Like `runc create`: the command prints the pid of a process it leaves behind, then exits.
-      // The orphan exits at once, long before we learn its pid.
-      const out = await import("../../../src/sys/index.js").then(({ runCommand }) =>
-        runCommand("/bin/sh", ["-c", "sh -c 'exit 5' & echo $!"]),
-      );
-      const orphanPid = Number(out.stdout.toString().trim());
-      assert.ok(orphanPid > 0);
+      // The orphan holds the command's output, so it has exited before we learn its pid; make sure
+      // its exit was also dispatched (exits are dispatched in reap order) before asking for it.
+      const orphanPid = await leaveOrphan(5, { holdOutput: true });
+      await eventually(() => !childrenOfSelf().some((c) => c.pid === orphanPid), TIMEOUT_MS, "orphan reaped");
+      await withTimeout(spawn({ file: "/bin/true" }).exit, TIMEOUT_MS, "sentinel exit");
       const exit = await withTimeout(capture.waitFor(orphanPid), TIMEOUT_MS, "captured exit");
       assert.equal(exit.pid, orphanPid);
       assert.equal(exit.status, 5);
@@ -76,9 +94,7 @@ describe("reaper", () => {
     const reaper = getReaper();
     const capture = reaper.capture();
     try {
-      const { runCommand } = await import("../../../src/sys/index.js");
-      const out = await runCommand("/bin/sh", ["-c", "sh -c 'sleep 0.3; exit 6' >/dev/null & echo $!"]);
-      const orphanPid = Number(out.stdout.toString().trim());
+      const orphanPid = await leaveOrphan(6, { delay: 0.3 });
       assert.equal((await withTimeout(capture.waitFor(orphanPid), TIMEOUT_MS, "orphan exit")).status, 6);
     } finally {
       capture.close();
@@ -90,9 +106,7 @@ describe("reaper", () => {
     const strangers: ExitStatus[] = [];
     const unsubscribe = reaper.onStranger((exit) => strangers.push(exit));
     try {
-      const { runCommand } = await import("../../../src/sys/index.js");
-      const first = await runCommand("/bin/sh", ["-c", "sh -c 'sleep 0.2; exit 11' >/dev/null & echo $!"]);
-      const firstPid = Number(first.stdout.toString().trim());
+      const firstPid = await leaveOrphan(11, { delay: 0.2 });
       // Hold the JS thread until the reaper thread has reaped the orphan, so its exit is still queued
       // for dispatch when the capture opens: the generation tag must keep it out of the capture.
       const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -105,16 +119,14 @@ describe("reaper", () => {
       await eventually(() => strangers.some((e) => e.pid === firstPid), TIMEOUT_MS, "first stranger");
       assert.equal(strangers.find((e) => e.pid === firstPid)?.status, 11);
 
-      const second = await runCommand("/bin/sh", ["-c", "sh -c 'exit 12' >/dev/null & echo $!"]);
-      const secondPid = Number(second.stdout.toString().trim());
+      const secondPid = await leaveOrphan(12);
       assert.equal((await withTimeout(capture.waitFor(secondPid), TIMEOUT_MS, "second exit")).status, 12);
       capture.close();
       capture.close(); // idempotent
       assert.equal(strangers.filter((e) => e.pid === firstPid).length, 1, "the first exit was not captured");
       assert.ok(!strangers.some((e) => e.pid === secondPid), "the claimed exit never reaches strangers");
 
-      const third = await runCommand("/bin/sh", ["-c", "sh -c 'exit 13' >/dev/null & echo $!"]);
-      const thirdPid = Number(third.stdout.toString().trim());
+      const thirdPid = await leaveOrphan(13);
       await eventually(() => strangers.some((e) => e.pid === thirdPid), TIMEOUT_MS, "third stranger");
       assert.equal(strangers.find((e) => e.pid === thirdPid)?.status, 13);
     } finally {
@@ -130,9 +142,7 @@ describe("reaper", () => {
     const a = reaper.capture();
     const b = reaper.capture();
     try {
-      const { runCommand } = await import("../../../src/sys/index.js");
-      const out = await runCommand("/bin/sh", ["-c", "sh -c 'exit 21' >/dev/null & echo $!"]);
-      const pid = Number(out.stdout.toString().trim());
+      const pid = await leaveOrphan(21);
       // Both captures see it; nobody claims it.
       await eventually(() => childrenOfSelf().every((c) => c.pid !== pid), TIMEOUT_MS, "orphan reaped");
       // Exits are dispatched in reap order: once a later child's exit arrived, the orphan's did too.
