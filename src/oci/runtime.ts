@@ -57,7 +57,10 @@ export interface OciRuntimeOptions {
   readonly debug?: boolean;
   /** Extra global flags after ours, e.g. `["--cgroup-manager=disabled"]` for crun. */
   readonly globalArgs?: readonly string[];
-  /** Environment of runtime commands (default: a copy of ours taken when the driver is created). NOTIFY_SOCKET is always removed. */
+  /**
+   * Environment of runtime commands (default: a copy of ours taken when the driver is created).
+   * NOTIFY_SOCKET is always removed.
+   */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
