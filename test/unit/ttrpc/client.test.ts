@@ -3,6 +3,7 @@ import net from "node:net";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { TaskService } from "../../../src/api/index.js";
 import { Echo, EchoRequestSchema, EchoResponseSchema } from "../../../src/gen/husk/test/v1/echo_pb.js";
 import { type Request, RequestSchema, ResponseSchema } from "../../../src/gen/ttrpc/ttrpc_pb.js";
 import {
@@ -17,6 +18,8 @@ import {
 } from "../../../src/ttrpc/index.js";
 import { startEchoServer, tempDir, within } from "./helpers.js";
 
+const ascii = (text: string): string => Buffer.from(text).toString("hex");
+
 interface Received {
   readonly streamId: number;
   readonly request: Request;
@@ -29,6 +32,8 @@ interface Received {
 class FakeServer {
   readonly path: string;
   readonly received: Received[] = [];
+  /** Every byte received, as it arrived. */
+  readonly bytes: Buffer[] = [];
   socket: net.Socket | undefined;
   readonly #listener: net.Server;
   #waiters: { count: number; resolve: () => void }[] = [];
@@ -45,6 +50,7 @@ class FakeServer {
       socket.on("error", () => {});
       const decoder = new FrameDecoder();
       socket.on("data", (chunk: Buffer) => {
+        this.bytes.push(Buffer.from(chunk));
         decoder.push(chunk);
         for (let frame = decoder.next(); frame !== undefined; frame = decoder.next()) {
           this.received.push({
@@ -127,6 +133,23 @@ describe("ttrpc client", () => {
     assert.deepEqual(
       (await Promise.all(calls)).map((r) => r.text),
       ["answer to q0", "answer to q1", "answer to q2", "answer to q3", "answer to q4"],
+    );
+  });
+
+  it("writes the exact request frame for a Connect with deadline and namespace metadata", async (t) => {
+    const fake = await FakeServer.start(t);
+    const task = (await clientFor(t, fake.path)).service(TaskService);
+    void task
+      .connect({ id: "c4" }, { timeoutMs: 5000, metadata: { "containerd-namespace-ttrpc": "speca" } })
+      .catch(() => {});
+    await fake.waitRequests(1);
+    // Encoded independently of protobuf-es: header (len 0x53, stream 1, type 1), then Request fields 1–5.
+    assert.equal(
+      Buffer.concat(fake.bytes).toString("hex"),
+      "00000053000000010100" +
+        `0a17${ascii("containerd.task.v2.Task")}1207${ascii("Connect")}1a040a02${ascii("c4")}` +
+        `2080e497d012` +
+        `2a230a1a${ascii("containerd-namespace-ttrpc")}1205${ascii("speca")}`,
     );
   });
 
