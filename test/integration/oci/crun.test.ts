@@ -4,7 +4,7 @@
  * processes: those must fail with clear typed errors. Uses the reaper (no node:child_process).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -24,21 +24,32 @@ function hasCode(code: number, pattern?: RegExp) {
   };
 }
 
-let h: Harness;
+let h: Harness | undefined;
 before(() => {
   const dir = mkdtempSync(join(tmpdir(), "husk-it-crun-"));
-  h = new Harness("crun", { dir, binary: makeCrunWrapper(dir) });
+  try {
+    h = new Harness("crun", { dir, binary: makeCrunWrapper(dir) });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
 });
 after(async () => {
-  await h.cleanup();
+  await h?.cleanup();
 });
+
+function harness(): Harness {
+  assert.ok(h, "the harness was set up");
+  return h;
+}
 
 describe("crun (through the wrapper)", { skip: crunAvailable() ? false : "crun is not installed" }, () => {
   it("is driven as crun", () => {
-    assert.equal(h.runtime.kind, "crun");
+    assert.equal(harness().runtime.kind, "crun");
   });
 
   it("create → start → exec → kill → reaped 137 → delete", async () => {
+    const h = harness();
     const c = await h.create("life", { args: ["sh", "-c", "echo crun-ready; exec sleep 1000"] });
     const created = await h.runtime.state(c.id);
     assert.equal(created.status, "created");
@@ -84,6 +95,7 @@ describe("crun (through the wrapper)", { skip: crunAvailable() ? false : "crun i
   });
 
   it("pause, ps and stats give typed errors without cgroups", async () => {
+    const h = harness();
     const c = await h.run("nocg", { args: ["sleep", "1000"] });
     await assert.rejects(
       h.runtime.pause(c.id, { logFile: c.logFile }),
@@ -102,6 +114,7 @@ describe("crun (through the wrapper)", { skip: crunAvailable() ? false : "crun i
   });
 
   it("maps crun's own wording: duplicate id, start twice, delete while running, missing container", async () => {
+    const h = harness();
     const c = await h.run("errs", { args: ["sleep", "1000"] });
     await assert.rejects(
       h.runtime.create(c.id, {
@@ -127,6 +140,7 @@ describe("crun (through the wrapper)", { skip: crunAvailable() ? false : "crun i
   });
 
   it("a failed exec → NotFound with crun's message (crun's helper child is reaped as a stranger)", async () => {
+    const h = harness();
     const c = await h.run("execfail", { args: ["sleep", "1000"] });
     let unsubscribe = (): void => undefined;
     const strangerExit = new Promise<number>((resolve) => {
@@ -156,6 +170,7 @@ describe("crun (through the wrapper)", { skip: crunAvailable() ? false : "crun i
   });
 
   it("a missing executable → NotFound with crun's message", async () => {
+    const h = harness();
     const id = h.nextId("noexec");
     const bundle = await h.bundle(id, { args: ["/nosuch"] });
     await assert.rejects(

@@ -134,9 +134,14 @@ export class Harness {
   constructor(prefix: string, options: Partial<OciRuntimeOptions> & { dir?: string } = {}) {
     getReaper(); // become the subreaper before any container exists
     this.dir = options.dir ?? mkdtempSync(join(tmpdir(), `husk-it-${prefix}-`));
-    this.rootfs = makeRootfs(join(this.dir, "rootfs"));
-    this.root = join(this.dir, "state");
-    mkdirSync(this.root, { recursive: true });
+    try {
+      this.rootfs = makeRootfs(join(this.dir, "rootfs"));
+      this.root = join(this.dir, "state");
+      mkdirSync(this.root, { recursive: true });
+    } catch (error) {
+      rmSync(this.dir, { recursive: true, force: true });
+      throw error;
+    }
     this.binary = options.binary ?? "runc";
     this.runtime = createOciRuntime({ ...options, binary: this.binary, root: this.root });
   }
