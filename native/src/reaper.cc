@@ -2,7 +2,7 @@
 //
 // Pid-reuse safety through spawn generations
 // -------------------------------------------
-// A 64-bit generation counter is guarded by g_generation_mutex. spawn() holds that mutex while it
+// A 64-bit generation counter is guarded by a mutex. spawn() holds that mutex while it
 // increments the counter and clone()s (BeginSpawn/EndSpawn), and an exit capture bumps it when it
 // opens. The reaper never reaps blindly: it first *peeks* at an exited child with
 // waitid(P_ALL, WEXITED|WNOWAIT) — which leaves the zombie in place, so its pid stays taken — then
@@ -17,12 +17,12 @@
 //
 // ECHILD handling: without children waitid fails with ECHILD at once. A re-parented orphan can only
 // appear while we still have a descendant, so ECHILD means "nothing to wait for until the next
-// spawn": the thread sleeps on g_generation_cv, which EndSpawn() notifies, with a 1 s safety re-poll.
+// spawn": the thread sleeps on a condition variable, which EndSpawn() notifies, with a 1 s safety re-poll.
 //
 // Thread lifetime: the thread is detached (a joinable std::thread at process exit aborts the
 // process) and lives as long as the process; it only blocks in waitid or on the condition variable.
-// Deliveries go through a Napi::ThreadSafeFunction. An env cleanup hook flips g_closing under
-// g_post_mutex before Node tears the function down, so the thread never calls into a finalized one.
+// Deliveries go through a Napi::ThreadSafeFunction. An env cleanup hook flips `closing` under
+// the post mutex before Node tears the function down, so the thread never calls into a finalized one.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -43,14 +43,24 @@
 namespace husk {
 namespace {
 
-std::mutex g_generation_mutex;
-std::condition_variable g_generation_cv;
-unsigned long long g_generation = 0;
+// Shared with the detached reaper thread, so it is allocated once and never destroyed: a static
+// std::condition_variable would be destroyed by exit() while the thread waits on it, and glibc's
+// pthread_cond_destroy then blocks until that wait ends (seen as a 1-4 s delay of every exit).
+struct ReaperState {
+  std::mutex generation_mutex;
+  std::condition_variable generation_cv;
+  unsigned long long generation = 0;
 
-std::mutex g_post_mutex;
-bool g_closing = false;
-bool g_started = false;
-Napi::ThreadSafeFunction g_tsfn;
+  std::mutex post_mutex;
+  bool closing = false;
+  bool started = false;
+  Napi::ThreadSafeFunction tsfn;
+};
+
+ReaperState& State() {
+  static ReaperState* state = new ReaperState();  // intentionally leaked, see above
+  return *state;
+}
 
 struct ExitRecord {
   pid_t pid;
@@ -90,16 +100,16 @@ void ReaperLoop() {
   for (;;) {
     unsigned long long seen;
     {
-      std::lock_guard<std::mutex> lock(g_generation_mutex);
-      seen = g_generation;
+      std::lock_guard<std::mutex> lock(State().generation_mutex);
+      seen = State().generation;
     }
     siginfo_t peek;
     std::memset(&peek, 0, sizeof peek);
     if (waitid(P_ALL, 0, &peek, WEXITED | WNOWAIT | __WALL) < 0) {
       if (errno == EINTR) continue;
       if (errno == ECHILD) {
-        std::unique_lock<std::mutex> lock(g_generation_mutex);
-        g_generation_cv.wait_for(lock, std::chrono::seconds(1), [seen] { return g_generation != seen; });
+        std::unique_lock<std::mutex> lock(State().generation_mutex);
+        State().generation_cv.wait_for(lock, std::chrono::seconds(1), [seen] { return State().generation != seen; });
         continue;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // unexpected: never spin
@@ -109,8 +119,8 @@ void ReaperLoop() {
     if (pid <= 0) continue;
     unsigned long long generation;
     {
-      std::lock_guard<std::mutex> lock(g_generation_mutex);
-      generation = g_generation;
+      std::lock_guard<std::mutex> lock(State().generation_mutex);
+      generation = State().generation;
     }
     siginfo_t info;
     std::memset(&info, 0, sizeof info);
@@ -126,8 +136,8 @@ void ReaperLoop() {
       record->signal = info.si_status;
       record->status = 128 + info.si_status;
     }
-    std::lock_guard<std::mutex> lock(g_post_mutex);
-    if (g_closing || g_tsfn.NonBlockingCall(record, DeliverOnJsThread) != napi_ok) delete record;
+    std::lock_guard<std::mutex> lock(State().post_mutex);
+    if (State().closing || State().tsfn.NonBlockingCall(record, DeliverOnJsThread) != napi_ok) delete record;
   }
 }
 
@@ -136,16 +146,17 @@ void ReaperLoop() {
 Napi::Value StartReaper(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(env, "onExit must be a function");
-  std::lock_guard<std::mutex> lock(g_post_mutex);
-  if (g_started) throw Napi::Error::New(env, "the reaper is already running");
-  g_tsfn = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "husk-reaper", 0, 1);
-  g_tsfn.Unref(env);
+  std::lock_guard<std::mutex> lock(State().post_mutex);
+  ReaperState& state = State();
+  if (state.started) throw Napi::Error::New(env, "the reaper is already running");
+  state.tsfn = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "husk-reaper", 0, 1);
+  state.tsfn.Unref(env);
   env.AddCleanupHook([] {
-    std::lock_guard<std::mutex> inner(g_post_mutex);
-    g_closing = true;
+    std::lock_guard<std::mutex> inner(State().post_mutex);
+    State().closing = true;
   });
   std::thread(ReaperLoop).detach();
-  g_started = true;
+  state.started = true;
   return env.Undefined();
 }
 
@@ -153,11 +164,12 @@ Napi::Value StartReaper(const Napi::CallbackInfo& info) {
 // while JS has waiters. JS thread only.
 Napi::Value ReaperRef(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!g_started) return env.Undefined();
+  ReaperState& state = State();
+  if (!state.started) return env.Undefined();
   if (info.Length() > 0 && info[0].ToBoolean().Value()) {
-    g_tsfn.Ref(env);
+    state.tsfn.Ref(env);
   } else {
-    g_tsfn.Unref(env);
+    state.tsfn.Unref(env);
   }
   return env.Undefined();
 }
@@ -183,22 +195,22 @@ Napi::Value IsChildSubreaper(const Napi::CallbackInfo& info) {
 }  // namespace
 
 unsigned long long BeginSpawn() {
-  g_generation_mutex.lock();
-  return ++g_generation;
+  State().generation_mutex.lock();
+  return ++State().generation;
 }
 
 void EndSpawn() {
-  g_generation_mutex.unlock();
-  g_generation_cv.notify_all();
+  State().generation_mutex.unlock();
+  State().generation_cv.notify_all();
 }
 
 unsigned long long BumpGeneration() {
   unsigned long long generation;
   {
-    std::lock_guard<std::mutex> lock(g_generation_mutex);
-    generation = ++g_generation;
+    std::lock_guard<std::mutex> lock(State().generation_mutex);
+    generation = ++State().generation;
   }
-  g_generation_cv.notify_all();
+  State().generation_cv.notify_all();
   return generation;
 }
 

@@ -204,13 +204,6 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     }
   }
 
-  void* stack = ChildStack();
-  if (stack == nullptr) {
-    int err = errno;
-    if (dev_null >= 0) close(dev_null);
-    throw ErrnoError(env, err, "mmap", "child stack");
-  }
-
   ChildPlan plan{};
   plan.path = path.c_str();
   plan.argv = argv.data();
@@ -230,13 +223,18 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   unsigned long long generation = BeginSpawn();
-  pid_t pid = clone(ChildMain, static_cast<char*>(stack) + kChildStackBytes, CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+  void* stack = ChildStack();  // under the generation mutex, like every use of the shared stack
+  pid_t pid = -1;
   int clone_err = errno;
+  if (stack != nullptr) {
+    pid = clone(ChildMain, static_cast<char*>(stack) + kChildStackBytes, CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+    clone_err = errno;
+  }
   EndSpawn();
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (dev_null >= 0) close(dev_null);
 
-  if (pid < 0) throw ErrnoError(env, clone_err, "clone");
+  if (pid < 0) throw ErrnoError(env, clone_err, stack == nullptr ? "mmap" : "clone");
   if (plan.stage != kStageNone) {
     const int stage = plan.stage;
     std::string detail = stage == kStageExec ? path : stage == kStageChdir ? cwd : "";

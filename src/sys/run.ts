@@ -14,7 +14,7 @@ import { type Child, spawn } from "./spawn.js";
 export interface RunOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly cwd?: string;
-  /** Written to stdin then closed; default stdin /dev/null. */
+  /** Written to stdin then closed (takes precedence over `stdin`); default stdin /dev/null. */
   readonly input?: string | Uint8Array;
   /**
    * Give the child this fd instead of capturing the stream (e.g. `runc create` gets the container's

@@ -31,7 +31,11 @@ export interface SpawnOptions {
   readonly fds?: readonly (number | "null" | undefined)[];
   readonly setsid?: boolean;
   readonly setpgid?: boolean;
-  /** Signal the kernel sends the child when we die (PR_SET_PDEATHSIG). Default SIGKILL; null disables. */
+  /**
+   * Signal the kernel sends the child when we die (PR_SET_PDEATHSIG). Default SIGKILL; null disables.
+   * Linux sends it when the *thread* that spawned the child exits, so spawn from the main JS thread
+   * (a worker thread's exit would kill its children).
+   */
   readonly pdeathsig?: NodeJS.Signals | number | null;
 }
 

@@ -179,11 +179,15 @@ process.stdout.write("idle");`;
   });
 
   it("resets SIGPIPE and every other disposition and clears the mask", async () => {
-    const res = await runCommand("/bin/sh", ["-c", "grep -E '^Sig(Ign|Blk)' /proc/$$/status; yes | head -1"]);
-    assert.equal(res.status, 0);
-    assert.match(res.stdout.toString(), /SigBlk:\s+0{16}\n/);
-    assert.match(res.stdout.toString(), /SigIgn:\s+0{16}\n/);
-    assert.match(res.stdout.toString(), /\ny\n$/);
+    // cat is our direct child: its status shows exactly what spawn left it (no shell in between).
+    const status = await runCommand("cat", ["/proc/self/status"]);
+    assert.match(status.stdout.toString(), /\nSigBlk:\s+0{16}\n/);
+    assert.match(status.stdout.toString(), /\nSigIgn:\s+0{16}\n/);
+    // yes dies of SIGPIPE (141) once head exits; with SIGPIPE ignored it would fail with EPIPE (1).
+    const pipeline = await runCommand("/bin/sh", ["-c", '(yes; echo "yes exited $?" >&2) | head -1']);
+    assert.equal(pipeline.status, 0);
+    assert.equal(pipeline.stdout.toString(), "y\n");
+    assert.equal(pipeline.stderr.toString(), "yes exited 141\n");
   });
 
   it("sets cwd, env, argv0, setsid and setpgid", async () => {
