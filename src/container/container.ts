@@ -230,7 +230,7 @@ export class Container {
    * Adds an exec process (not started) and publishes `exec-added`. AlreadyExists for a used id; FailedPrecondition
    * unless the init is created or running.
    */
-  async addExec(options: ExecOptions): Promise<Exec> {
+  addExec(options: ExecOptions): Exec {
     this.#init.assertCanExec();
     const execId = options.id;
     if (!isValidContainerId(execId)) throw invalidArgument(`exec id "${execId}" is not a valid identifier`);
@@ -239,7 +239,7 @@ export class Container {
     }
     this.#reservedExecIds.add(execId);
     try {
-      const exec = await Exec.create({
+      const exec = Exec.create({
         options,
         container: this,
         init: this.#init,
@@ -323,7 +323,11 @@ export class Container {
     }
     const exited = await Promise.race([
       this.#waiters.wait().then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => { resolve(false); }, FORCE_KILL_WAIT_MS).unref()),
+      new Promise<boolean>((resolve) =>
+        setTimeout(() => {
+          resolve(false);
+        }, FORCE_KILL_WAIT_MS).unref(),
+      ),
     ]);
     if (!exited) throw failedPrecondition(`container "${this.id}" did not exit after SIGKILL`);
   }
@@ -351,8 +355,9 @@ export class Container {
       // Sharing a pid namespace: nothing kills the rest of the container when its init dies. Do it.
       await this.#parts.runtime
         .kill(this.id, 9, { all: true, logFile: this.#parts.logFile })
-        .catch((error: unknown) => { this.#parts.log.debug({ err: error }, "kill --all after init exit failed"); },
-        );
+        .catch((error: unknown) => {
+          this.#parts.log.debug({ err: error }, "kill --all after init exit failed");
+        });
     }
     await this.#execExitsPublished();
     await this.io.drain(this.#parts.drainTimeoutMs);

@@ -7,7 +7,7 @@
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { HuskError, notFound } from "../errors.js";
+import { failedPrecondition, HuskError, notFound } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Process as OciProcess, OciRuntime } from "../oci/index.js";
 import {
@@ -62,7 +62,7 @@ export const DEFAULT_STDIO: StdioSpec = { stdout: { kind: "pipe" }, stderr: { ki
 export class Exec {
   readonly id: string;
   readonly containerId: string;
-  readonly io: ProcessIO;
+  #io: ProcessIO | undefined;
   readonly #parts: ExecParts;
   readonly #process: ExecProcess;
   readonly #spec: OciProcess;
@@ -74,11 +74,10 @@ export class Exec {
   #exitPublication: Promise<void> | undefined;
   #startGate: Promise<void> = Promise.resolve();
 
-  private constructor(parts: ExecParts, io: ProcessIO, spec: OciProcess, stdio: StdioSpec) {
+  private constructor(parts: ExecParts, spec: OciProcess, stdio: StdioSpec) {
     this.#parts = parts;
     this.id = parts.options.id;
     this.containerId = parts.container.id;
-    this.io = io;
     this.#spec = spec;
     this.#stdio = stdio;
     this.#pidFile = join(parts.workDir, `${this.id}.pid`);
@@ -90,11 +89,11 @@ export class Exec {
         start: () => this.#runtimeStart(),
         kill: (signal) => this.#signal(signal),
         resize: (width, height) => {
-          this.io.resize(width, height);
+          this.#io?.resize(width, height);
           return Promise.resolve();
         },
         closeIO: () => {
-          this.io.closeStdin();
+          this.#io?.closeStdin();
           return Promise.resolve();
         },
         delete: () => this.#release(),
@@ -102,16 +101,27 @@ export class Exec {
     });
   }
 
-  /** Builds the process spec and opens its IO (no runtime call yet). */
-  static async create(parts: ExecParts): Promise<Exec> {
+  /**
+   * Builds the process spec (no runtime call, no IO yet). The IO is opened by start(), as containerd's shim does:
+   * a client such as `ctr` only arms its CloseIO once Exec has returned, and sees its stdin's EOF too early if the
+   * FIFO already has a reader.
+   */
+  static create(parts: ExecParts): Exec {
     const stdio = parts.options.stdio ?? DEFAULT_STDIO;
     const spec = execProcessSpec(parts.baseProcess, {
       ...parts.options.process,
       args: [...parts.options.process.args],
       terminal: stdio.terminal === true,
     });
-    const io = await openProcessIO(stdio, { logger: parts.log });
-    return new Exec(parts, io, spec, stdio);
+    return new Exec(parts, spec, stdio);
+  }
+
+  /** The exec's stdio (its streams for `{kind: "pipe"}` specs); opened by start(). */
+  get io(): ProcessIO {
+    if (this.#io === undefined) {
+      throw failedPrecondition(`exec "${this.id}" in container "${this.containerId}" has not been started`);
+    }
+    return this.#io;
   }
 
   /** 0 until started. */
@@ -208,12 +218,17 @@ export class Exec {
   }
 
   async #release(): Promise<void> {
-    await this.io.drain(this.#parts.drainTimeoutMs);
-    await this.io.close();
+    const io = this.#io;
+    if (io !== undefined) {
+      await io.drain(this.#parts.drainTimeoutMs);
+      await io.close();
+    }
     await rm(this.#pidFile, { force: true });
   }
 
   async #runtimeStart(): Promise<number> {
+    const io = await openProcessIO(this.#stdio, { logger: this.#parts.log });
+    this.#io = io;
     const capture = getReaper().capture();
     let pid = 0;
     try {
@@ -221,8 +236,8 @@ export class Exec {
         process: this.#spec,
         pidFile: this.#pidFile,
         logFile: this.#parts.logFile,
-        ...(this.io.consoleSocketPath === undefined ? {} : { consoleSocket: this.io.consoleSocketPath }),
-        stdio: this.io.runtimeStdio,
+        ...(io.consoleSocketPath === undefined ? {} : { consoleSocket: io.consoleSocketPath }),
+        stdio: io.runtimeStdio,
         detach: true,
       });
       this.#pid = pid;
@@ -230,11 +245,11 @@ export class Exec {
       void capture.waitFor(pid).then((exit) => {
         this.#handleExit(exit.status, exit.exitedAt);
       });
-      await this.io.started();
+      await io.started();
       return pid;
     } catch (error) {
       if (pid !== 0) this.#killQuietly(pid);
-      await this.io.close();
+      await io.close();
       throw error;
     } finally {
       capture.close();
@@ -248,7 +263,7 @@ export class Exec {
       if (exit === undefined || exit.status !== status || exit.exitedAt.getTime() !== exitedAt.getTime())
         return;
       await this.#startGate;
-      await this.io.drain(this.#parts.drainTimeoutMs);
+      await this.#io?.drain(this.#parts.drainTimeoutMs);
       this.#parts.events.publish({
         type: "exit",
         containerId: this.containerId,

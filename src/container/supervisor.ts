@@ -168,7 +168,9 @@ export class Supervisor {
       await mkdir(rootfs, { recursive: true, mode: 0o711 });
       mountAll(options.rootfsMounts, rootfs);
       mountedRootfs = rootfs;
-      undo.push(() => { unmountRecursive(rootfs); });
+      undo.push(() => {
+        unmountRecursive(rootfs);
+      });
     } else if (!existsSync(rootfs)) {
       throw notFound(`rootfs "${rootfs}" does not exist`);
     }

@@ -19,6 +19,10 @@ async function rejectsWith(promise: Promise<unknown>, code: number, pattern?: Re
   });
 }
 
+function assertThrowsCode(run: () => unknown, code: number): void {
+  assert.throws(run, (error: unknown) => isHuskError(error) && error.code === code);
+}
+
 describe("container lifecycle on runc", () => {
   let lab: Lab;
   before(async () => {
@@ -76,29 +80,33 @@ describe("container lifecycle on runc", () => {
   it("execs into a running container: exit code, stdout, stdin piped then closed", async () => {
     const c = await lab.create("exec", { args: ["sleep", "1000"] });
     await c.start();
-    const e1 = await c.addExec({ id: "e1", process: { args: ["sh", "-c", "echo from-exec; exit 3"] } });
-    const out1 = readAll(e1.io.stdout);
+    const e1 = c.addExec({ id: "e1", process: { args: ["sh", "-c", "echo from-exec; exit 3"] } });
     await e1.start();
+    const out1 = readAll(e1.io.stdout);
     assert.equal((await within(e1.wait(), 20_000, "exec wait")).status, 3);
     assert.equal((await out1).toString(), "from-exec\n");
     await e1.delete();
 
-    const e2 = await c.addExec({
+    const e2 = c.addExec({
       id: "e2",
       process: { args: ["sh", "-c", "cat; echo done"] },
       stdio: { stdin: { kind: "pipe" }, ...PIPES },
     });
-    const out2 = readAll(e2.io.stdout);
+    assert.throws(
+      () => e2.io,
+      (e: unknown) => isHuskError(e) && e.code === Code.FailedPrecondition,
+    );
     await e2.start();
+    const out2 = readAll(e2.io.stdout);
     e2.io.stdin?.end("piped input\n");
     assert.equal((await within(e2.wait(), 20_000, "exec wait")).status, 0);
     assert.equal((await out2).toString(), "piped input\ndone\n");
 
-    await rejectsWith(c.addExec({ id: "e2", process: { args: ["true"] } }), Code.AlreadyExists);
+    assertThrowsCode(() => c.addExec({ id: "e2", process: { args: ["true"] } }), Code.AlreadyExists);
     await e2.delete();
     await c.kill(9);
     await c.wait();
-    await rejectsWith(c.addExec({ id: "late", process: { args: ["true"] } }), Code.FailedPrecondition);
+    assertThrowsCode(() => c.addExec({ id: "late", process: { args: ["true"] } }), Code.FailedPrecondition);
     await c.delete();
   });
 
@@ -128,10 +136,10 @@ describe("container lifecycle on runc", () => {
     await c.start();
     await c.pause();
     assert.equal(c.state().status, "paused");
-    await rejectsWith(c.addExec({ id: "p1", process: { args: ["true"] } }), Code.FailedPrecondition);
+    assertThrowsCode(() => c.addExec({ id: "p1", process: { args: ["true"] } }), Code.FailedPrecondition);
     await c.resume();
     assert.equal(c.state().status, "running");
-    const e = await c.addExec({ id: "after-resume", process: { args: ["true"] } });
+    const e = c.addExec({ id: "after-resume", process: { args: ["true"] } });
     await e.start();
     assert.equal((await within(e.wait(), 20_000, "exec wait")).status, 0);
     await e.delete();
@@ -192,7 +200,7 @@ describe("container lifecycle on runc", () => {
     const first = lab.events.length;
     const c = await lab.create("events", { args: ["sleep", "1000"] });
     await c.start();
-    const e = await c.addExec({ id: "ev", process: { args: ["true"] } });
+    const e = c.addExec({ id: "ev", process: { args: ["true"] } });
     await e.start();
     await e.wait();
     await e.delete();
