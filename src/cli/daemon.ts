@@ -6,7 +6,16 @@
  * containerd counterpart: `ctr`'s task client over a shim connection (runtime/v2/shim `Connect` + the generated
  * task ttrpc client).
  */
-import { closeSync, constants as fsc, linkSync, mkdirSync, openSync, rmSync } from "node:fs";
+import {
+  closeSync,
+  constants as fsc,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  rmSync,
+} from "node:fs";
 import { fileURLToPath } from "node:url";
 import { TaskService } from "../api/index.js";
 import { type Code, errnoOf, HuskError, isHuskError, unavailable } from "../errors.js";
@@ -168,11 +177,54 @@ function fromDaemon(error: unknown, layout: RootLayout): HuskError {
   if (isHuskError(error)) return error;
   if (isTtrpcError(error)) {
     if (error.message === CLOSED_MESSAGE) {
-      return unavailable(`the husk daemon closed the connection (see ${layout.daemonLog})`, error);
+      const last = lastDaemonError(layout.daemonLog);
+      const detail = last === undefined ? "" : `; its last error: ${last}`;
+      return unavailable(`the husk daemon closed the connection${detail} (see ${layout.daemonLog})`, error);
     }
     return new HuskError(error.code as Code, error.message, { cause: error });
   }
   return HuskError.from(error, "husk daemon");
+}
+
+/** How much of the daemon's log end is searched for its last error. */
+const LOG_TAIL_BYTES = 16 * 1024;
+
+/**
+ * The last error the daemon logged, from the end of its log: the message (and `err.message`) of the last JSON line
+ * at level error or fatal, or the last plain-text line after it (Node's own report of a crash). Undefined if none.
+ */
+export function lastDaemonError(logPath: string): string | undefined {
+  let tail: string;
+  try {
+    const fd = openSync(logPath, fsc.O_RDONLY);
+    try {
+      const size = fstatSync(fd).size;
+      const buffer = Buffer.alloc(Math.min(size, LOG_TAIL_BYTES));
+      readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+      tail = buffer.toString("utf8");
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const lines = tail.split("\n").filter((line) => line.trim() !== "");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i] ?? "";
+    let entry: { level?: unknown; msg?: unknown; err?: { message?: unknown } };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      // Not one of the daemon's JSON lines: Node's crash report; its first line says what happened.
+      if (/^\s+at /.test(line) || line.startsWith("Node.js v")) continue;
+      return line.trim().slice(0, 300);
+    }
+    if (typeof entry.level === "number" && entry.level >= 50) {
+      const cause = typeof entry.err?.message === "string" ? `: ${entry.err.message}` : "";
+      return `${String(entry.msg)}${cause}`.slice(0, 300);
+    }
+  }
+  return undefined;
 }
 
 function messageOf(error: unknown): string {

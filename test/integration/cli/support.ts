@@ -22,6 +22,8 @@ export interface HuskResult {
   readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
+  /** The end of the daemon's log when husk pointed at it (it lost the daemon), for failure messages. */
+  readonly daemonLog?: string;
 }
 
 /** Options of {@link Lab.husk}. */
@@ -67,9 +69,9 @@ export function createLab(name: string): Lab {
     env,
     newId: (prefix) => `${prefix}-${randomBytes(4).toString("hex")}`,
     spawnHusk,
-    husk(args, options = {}) {
-      const child = spawnHusk(args);
-      return collect(child, options);
+    async husk(args, options = {}) {
+      const result = await collect(spawnHusk(args), options);
+      return result.stderr.includes("daemon.log") ? { ...result, daemonLog: logTail(root) } : result;
     },
     async destroy() {
       await destroyRoot(root, runtimeRoot, env);
@@ -107,7 +109,8 @@ export function collect(child: ReturnType<typeof spawn>, options: HuskOptions = 
 
 /** A result in an assertion message. */
 export function describeResult(result: HuskResult): string {
-  return `status ${result.status} signal ${result.signal}\nstdout: ${JSON.stringify(result.stdout)}\nstderr: ${JSON.stringify(result.stderr)}`;
+  const log = result.daemonLog === undefined ? "" : `\ndaemon.log ends:\n${result.daemonLog}`;
+  return `status ${result.status} signal ${result.signal}\nstdout: ${JSON.stringify(result.stdout)}\nstderr: ${JSON.stringify(result.stderr)}${log}`;
 }
 
 /** Asserts that husk failed with exactly one line `husk: …` on stderr (no stack trace) matching `pattern`. */
@@ -178,7 +181,9 @@ export async function assertLeftNothing(lab: Lab, graceMs = 5_000): Promise<void
   if (!exited) {
     const pids = daemonPids(lab.root);
     for (const pid of pids) killQuietly(pid);
-    assert.fail(`the husk daemon (pid ${pids.join(", ")}) did not exit by itself within ${graceMs} ms`);
+    assert.fail(
+      `the husk daemon (pid ${pids.join(", ")}) did not exit by itself within ${graceMs} ms; its log ends:\n${logTail(lab.root)}`,
+    );
   }
 }
 
@@ -194,6 +199,15 @@ async function destroyRoot(root: string, runtimeRoot: string, env: NodeJS.Proces
     }
   }
   for (const pid of daemonPids(root)) killQuietly(pid);
+}
+
+/** The last lines of the daemon's log, for failure messages. */
+function logTail(root: string, lines = 15): string {
+  try {
+    return readFileSync(join(root, "daemon.log"), "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no daemon.log)";
+  }
 }
 
 function killQuietly(pid: number): void {

@@ -13,6 +13,7 @@ import {
   failureStatusOf,
   helpText,
 } from "../../../src/cli/cli.js";
+import { lastDaemonError } from "../../../src/cli/daemon.js";
 import { bundleEnv, defaultEnv, mergeEnv } from "../../../src/cli/env.js";
 import { formatJson, formatTable, oneLine } from "../../../src/cli/format.js";
 import { rootLayout } from "../../../src/cli/layout.js";
@@ -162,5 +163,31 @@ describe("cli environments", () => {
     assert.deepEqual(await bundleEnv(dir, false), [DEFAULT_PATH_ENV]);
     writeFileSync(join(dir, "config.json"), JSON.stringify({ process: { env: ["PATH=/x", "HOME=/root"] } }));
     assert.deepEqual(await bundleEnv(dir, false), ["PATH=/x", "HOME=/root"]);
+  });
+});
+
+describe("cli: the daemon's last error", () => {
+  it("finds the last error-level JSON line, or Node's crash report, in the log's end", (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "husk-cli-log-"));
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const log = join(dir, "daemon.log");
+    assert.equal(lastDaemonError(log), undefined, "no log");
+    const line = (entry: object): string => `${JSON.stringify(entry)}\n`;
+    writeFileSync(log, line({ level: 30, msg: "shim daemon serving" }));
+    assert.equal(lastDaemonError(log), undefined, "no error in it");
+    writeFileSync(
+      log,
+      line({ level: 50, msg: "old" }) +
+        line({ level: 60, msg: "shim daemon crashed", err: { message: "boom" } }) +
+        line({ level: 30, msg: "later info" }),
+    );
+    assert.equal(lastDaemonError(log), "shim daemon crashed: boom");
+    writeFileSync(
+      log,
+      `${line({ level: 30, msg: "serving" })}file:///x/start.js:21\nSyntaxError: no export named 'y'\n    at ModuleJob (node:internal)\n\nNode.js v20.20.2\n`,
+    );
+    assert.equal(lastDaemonError(log), "SyntaxError: no export named 'y'");
   });
 });
