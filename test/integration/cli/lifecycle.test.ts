@@ -4,7 +4,7 @@
  * the daemon exiting by itself once the last container is deleted.
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
@@ -48,6 +48,16 @@ describe("husk detached container lifecycle", () => {
     return JSON.parse((await ok(["state", target])).stdout) as StateJson;
   }
 
+  it("concurrent first runs start exactly one daemon and all succeed", async () => {
+    const ids = [lab.newId("race"), lab.newId("race"), lab.newId("race")];
+    const results = await Promise.all(
+      ids.map((raceId) => lab.husk(["run", "-d", "--name", raceId, lab.rootfs, "--", "sleep", "1000"])),
+    );
+    for (const result of results) assert.equal(result.status, 0, describeResult(result));
+    assert.equal(daemonPids(lab.root).length, 1, "one daemon serves the root");
+    for (const raceId of ids) await ok(["delete", "-f", raceId]);
+  });
+
   it("run -d prints the id and returns while the container runs", async () => {
     const result = await ok(["run", "-d", "--name", id, lab.rootfs, "--", "sleep", "1000"]);
     assert.equal(result.stdout, `${id}\n`);
@@ -90,6 +100,18 @@ describe("husk detached container lifecycle", () => {
     assert.equal(result.status, 137, describeResult(result));
   });
 
+  it("exec -d starts the process and returns at once", async () => {
+    const result = await ok(["exec", "-d", id, "--", "sh", "-c", "echo detached > /tmp/marker"]);
+    assert.equal(result.stdout, "");
+    assert.ok(
+      await eventually(
+        async () => (await lab.husk(["exec", id, "--", "cat", "/tmp/marker"])).stdout === "detached\n",
+        10_000,
+      ),
+      "the detached exec ran",
+    );
+  });
+
   it("exec -i passes stdin through", async () => {
     const result = await ok(["exec", "-i", id, "--", "cat"], "data");
     assert.equal(result.stdout, "data");
@@ -119,7 +141,7 @@ describe("husk detached container lifecycle", () => {
     assertOneLineError(missing, /no\/such\/command/);
     const bundle = readdirSync(join(lab.root, "containers", id));
     assert.deepEqual(
-      bundle.filter((name) => name.startsWith("exec-")),
+      bundle.filter((name) => /^exec-.*-(?:stdin|stdout|stderr)$/.test(name)),
       [],
       bundle.join(" "),
     );
@@ -212,9 +234,15 @@ describe("husk detached container lifecycle", () => {
     await assertLeftNothing(lab);
   });
 
-  it("list and state work with no daemon running", async () => {
+  it("list, state and delete work with no daemon running; a leftover bundle shows as unknown", async () => {
     assert.deepEqual(JSON.parse((await ok(["list", "--json"])).stdout), []);
     assertOneLineError(await lab.husk(["state", "nosuch"]), /container "nosuch" does not exist/);
-    assert.deepEqual(daemonPids(lab.root), [], "read-only commands start no daemon");
+    mkdirSync(join(lab.root, "containers", "ghost"));
+    assert.match((await ok(["list"])).stdout, /^ghost\s+-\s+unknown\s+-\s+\S+$/m);
+    assert.equal((await state("ghost")).status, "unknown");
+    assertOneLineError(await lab.husk(["kill", "ghost"]), /no husk daemon runs/);
+    await ok(["delete", "ghost"]);
+    assert.equal(existsSync(join(lab.root, "containers", "ghost")), false);
+    assert.deepEqual(daemonPids(lab.root), [], "these commands start no daemon");
   });
 });
