@@ -5,7 +5,8 @@
  *
  * containerd counterpart: runtime/v2/runc/task/service.go.
  */
-import { join } from "node:path";
+import { stat } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import {
@@ -40,7 +41,7 @@ import type { CgroupStats } from "../cgroups/index.js";
 import type { Container, LifecycleEvent, RuntimeSelection, Supervisor } from "../container/index.js";
 import { invalidArgument, notFound, notImplemented } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { LinuxResources, Process as OciProcess } from "../oci/index.js";
+import { type LinuxResources, type Process as OciProcess, validateContainerId } from "../oci/index.js";
 import type { InitStatus } from "../process/index.js";
 import { type StdioSpec, stdioFromContainerd } from "../stdio/index.js";
 import type { ServiceImpl } from "../ttrpc/index.js";
@@ -96,6 +97,10 @@ export function createTaskService(options: TaskServiceOptions): {
 
   const impl: ServiceImpl<typeof TaskService> = {
     async create(request) {
+      validateContainerId(request.id);
+      if (!isAbsolute(request.bundle) || !(await isDirectory(request.bundle))) {
+        throw notFound(`bundle "${request.bundle}" of container "${request.id}" does not exist`);
+      }
       if (request.checkpoint !== "") {
         throw notImplemented(
           `container "${request.id}": restore from a checkpoint is not implemented by husk`,
@@ -399,6 +404,14 @@ function ioOwner(options: Any | undefined): Pick<StdioSpec, "uid" | "gid"> {
   const uid = runc?.ioUid ?? legacy?.ioUid ?? 0;
   const gid = runc?.ioGid ?? legacy?.ioGid ?? 0;
   return { ...(uid === 0 ? {} : { uid }), ...(gid === 0 ? {} : { gid }) };
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
