@@ -60,7 +60,7 @@ export class UsageError extends HuskError {
   }
 }
 
-/** True for a {@link UsageError} (checked structurally, like HuskError's own guard). */
+/** True for a {@link UsageError}. */
 export function isUsageError(value: unknown): value is UsageError {
   return value instanceof UsageError;
 }

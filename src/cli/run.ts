@@ -107,8 +107,9 @@ async function runAttached(
     onCreated();
     stdio.startInput(() => task.closeIO({ id, stdin: true }));
     if (terminal !== undefined) {
-      // The pty exists from Create on: size it before the process can ask for its size.
-      await terminal.sendSize();
+      // The pty exists from Create on: size it before the process can ask for its size. A size the daemon refuses
+      // is not worth failing the run for.
+      await terminal.sendSize().catch(() => undefined);
       terminal.followResizes();
     }
     await task.start({ id });
