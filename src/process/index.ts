@@ -23,6 +23,7 @@ export {
   type ExecProcessOptions,
   type ExecRuntime,
 } from "./exec-process.js";
+export { ExitLatch } from "./exit-latch.js";
 export {
   exitStatusFromWait,
   INTERNAL_START_FAILURE,
@@ -54,6 +55,5 @@ export {
   type InitProcessOptions,
   type InitRuntime,
 } from "./init-process.js";
-export { ExitLatch } from "./exit-latch.js";
 export { Mutex } from "./mutex.js";
 export type { CheckpointRequest, ProcessExit } from "./types.js";

@@ -71,9 +71,15 @@ function waitReady(readyRead: number, child: Child): Promise<void> {
       if (error === undefined) resolve();
       else reject(error);
     };
-    ready.once("data", () => { finish(); });
-    ready.once("end", () => { finish(); });
-    ready.once("error", (error) => { finish(error); });
+    ready.once("data", () => {
+      finish();
+    });
+    ready.once("end", () => {
+      finish();
+    });
+    ready.once("error", (error) => {
+      finish(error);
+    });
   });
 }
 
@@ -86,7 +92,9 @@ function loggerHandle(child: Child): BinaryLogger {
         child.kill("SIGTERM");
         let timer: NodeJS.Timeout | undefined;
         const graceOver = new Promise<"timeout">((resolve) => {
-          timer = setTimeout(() => { resolve("timeout"); }, STOP_GRACE_MS);
+          timer = setTimeout(() => {
+            resolve("timeout");
+          }, STOP_GRACE_MS);
         });
         const outcome = await Promise.race([child.exit, graceOver]);
         clearTimeout(timer);

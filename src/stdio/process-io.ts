@@ -167,7 +167,9 @@ class LiveProcessIO implements ProcessIO {
   async drain(timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => { resolve(false); }, timeoutMs);
+      timer = setTimeout(() => {
+        resolve(false);
+      }, timeoutMs);
     });
     try {
       return await Promise.race([this.drained.then(() => true), timeout]);
@@ -208,7 +210,9 @@ class LiveProcessIO implements ProcessIO {
         const [read, write] = pipe();
         this.#child(read);
         const writer = this.#own(new Socket({ fd: write, readable: false, writable: true }));
-        writer.on("error", (error) => { this.#log.debug({ err: error }, "stdin pipe write failed"); });
+        writer.on("error", (error) => {
+          this.#log.debug({ err: error }, "stdin pipe write failed");
+        });
         this.stdin = writer;
         this.#stdinCloser = () => writer.end();
         return read;
@@ -219,8 +223,12 @@ class LiveProcessIO implements ProcessIO {
         const { reader, keepAliveWriter } = openFifoForReading(spec.path);
         const toContainer = this.#own(new Socket({ fd: write, readable: false, writable: true }));
         const fromClient = this.#own(new Socket({ fd: reader, readable: true, writable: false }));
-        toContainer.on("error", (error) => { this.#log.debug({ err: error }, "stdin copy failed"); });
-        fromClient.on("error", (error) => { this.#log.debug({ err: error }, "stdin fifo read failed"); });
+        toContainer.on("error", (error) => {
+          this.#log.debug({ err: error }, "stdin copy failed");
+        });
+        fromClient.on("error", (error) => {
+          this.#log.debug({ err: error }, "stdin fifo read failed");
+        });
         // EOF arrives only when every writer is gone: the client's and our keep-alive writer (closed by CloseIO).
         fromClient.pipe(toContainer);
         let open = true;
@@ -313,7 +321,9 @@ class LiveProcessIO implements ProcessIO {
       case "fifo": {
         const { writer, keepAliveReader } = openFifoForWriting(out.path);
         this.#terminalOut = this.#own(new Socket({ fd: writer, readable: false, writable: true }));
-        this.#cleanups.push(() => { closeQuietly(keepAliveReader); });
+        this.#cleanups.push(() => {
+          closeQuietly(keepAliveReader);
+        });
         break;
       }
     }
@@ -353,15 +363,21 @@ class LiveProcessIO implements ProcessIO {
     const output = this.#own(readableFromPtyMaster(master));
     // A second fd for writing, so the read and write handles each own (and close) their own fd.
     const input = this.#own(writableFromFd(dup(master)));
-    output.on("error", (error) => { this.#log.debug({ err: error }, "pty read failed"); });
-    input.on("error", (error) => { this.#log.debug({ err: error }, "pty write failed"); });
+    output.on("error", (error) => {
+      this.#log.debug({ err: error }, "pty read failed");
+    });
+    input.on("error", (error) => {
+      this.#log.debug({ err: error }, "pty write failed");
+    });
     const out = this.#spec.stdout ?? { kind: "null" };
     if (out.kind === "pipe") {
       this.stdout = output;
       this.#copies.push(endOf(output));
     } else if (this.#terminalOut !== undefined) {
       const target = this.#terminalOut;
-      target.on("error", (error) => { this.#log.debug({ err: error }, "pty output copy failed"); });
+      target.on("error", (error) => {
+        this.#log.debug({ err: error }, "pty output copy failed");
+      });
       output.pipe(target);
       this.#copies.push(finishOf(target));
     } else {
@@ -370,7 +386,9 @@ class LiveProcessIO implements ProcessIO {
     }
     const source = this.#terminalIn;
     if (source !== undefined) {
-      source.on("error", (error) => { this.#log.debug({ err: error }, "pty input read failed"); });
+      source.on("error", (error) => {
+        this.#log.debug({ err: error }, "pty input read failed");
+      });
       source.pipe(input, { end: false });
       source.once("end", () => {
         if (this.#terminalInIsFifo) {
@@ -391,8 +409,12 @@ class LiveProcessIO implements ProcessIO {
   async #copyToFifo(source: Readable, path: string, name: string): Promise<void> {
     const { writer, keepAliveReader } = openFifoForWriting(path);
     const target = this.#own(new Socket({ fd: writer, readable: false, writable: true }));
-    target.on("error", (error) => { this.#log.debug({ err: error, stream: name }, "fifo copy failed"); });
-    source.on("error", (error) => { this.#log.debug({ err: error, stream: name }, "output pipe read failed"); });
+    target.on("error", (error) => {
+      this.#log.debug({ err: error, stream: name }, "fifo copy failed");
+    });
+    source.on("error", (error) => {
+      this.#log.debug({ err: error, stream: name }, "output pipe read failed");
+    });
     source.pipe(target);
     try {
       await finishOf(target);

@@ -173,7 +173,9 @@ export async function within<T>(promise: Promise<T>, timeoutMs: number, what: st
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => { reject(new Error(`${what}: not settled within ${timeoutMs} ms`)); }, timeoutMs);
+        timer = setTimeout(() => {
+          reject(new Error(`${what}: not settled within ${timeoutMs} ms`));
+        }, timeoutMs);
       }),
     ]);
   } finally {
@@ -206,8 +208,12 @@ export function capture(stream: Readable | undefined): Capture {
       }
     });
     // 'end' when the writer closed; 'close' alone when husk closed the process's IO itself.
-    stream.once("end", () => { resolve(Buffer.concat(chunks)); });
-    stream.once("close", () => { resolve(Buffer.concat(chunks)); });
+    stream.once("end", () => {
+      resolve(Buffer.concat(chunks));
+    });
+    stream.once("close", () => {
+      resolve(Buffer.concat(chunks));
+    });
     stream.once("error", reject);
   });
   return {
