@@ -6,7 +6,7 @@
  *
  * containerd counterpart: runtime/v2/runc/manager/manager_linux.go `Stop`.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
@@ -16,6 +16,7 @@ import { unmountRecursive } from "../sys/index.js";
 import type { ShimFlags } from "./flags.js";
 import { readRuntimeRecord } from "./runtime-record.js";
 import { DEFAULT_RUNTIME_ROOT } from "./service.js";
+import { isListening } from "./start.js";
 
 /** 128 + SIGKILL: what a container killed by cleanup exited with, as containerd's runc shim reports. */
 const KILLED_STATUS = 137;
@@ -41,11 +42,35 @@ export async function runDelete(flags: ShimFlags, warn: (line: string) => void):
   } catch (error) {
     warn(`unmount of rootfs failed: ${error instanceof Error ? error.message : String(error)}`);
   }
+  await removeDeadSocket(bundle, warn);
   const pid = await readInitPid(bundle);
   return toBinary(
     DeleteResponseSchema,
     create(DeleteResponseSchema, { pid, exitStatus: KILLED_STATUS, exitedAt: timestampNow() }),
   );
+}
+
+/**
+ * A daemon that was SIGKILLed leaves its socket file behind (containerd's runc shim leaves it forever). When nothing
+ * listens there any more, remove it; a live daemon serving other containers of the group keeps its socket.
+ */
+async function removeDeadSocket(bundle: string, warn: (line: string) => void): Promise<void> {
+  let path: string;
+  try {
+    path = (await readFile(join(bundle, "address"), "utf8")).trim().replace(/^unix:\/\//, "");
+  } catch {
+    return; // start never got that far
+  }
+  if (path === "" || (await isListening(path))) return;
+  try {
+    await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+      warn(
+        `cannot remove the dead shim socket ${path}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
 }
 
 async function readInitPid(bundle: string): Promise<number> {

@@ -114,13 +114,15 @@ describe(`e2e ${runtime.name}: shim delete subcommand after the daemon died`, ()
       assert.equal(decodeDeleteResponse(second.stdout).exitStatus, 137);
 
       // A SIGKILLed daemon cannot remove its socket. containerd's runc shim leaves it in place through `delete` and
-      // containerd's own reload cleanup (an upstream leak); husk is not held to either choice here. Remove it so
-      // the leak check below sees only what the shim and containerd are responsible for.
+      // containerd's own reload cleanup (an upstream leak); husk's `delete` removes a socket nobody listens on.
       const socket = containerd.shimSocket(id);
       t.diagnostic(`socket after delete: ${existsSync(socket) ? "left behind" : "removed"}`);
-      if (runtime.flavour === "runc")
+      if (runtime.flavour === "runc") {
         assert.ok(existsSync(socket), "runc shim: the dead daemon's socket stays");
-      rmSync(socket, { force: true });
+        rmSync(socket, { force: true });
+      } else {
+        assert.ok(!existsSync(socket), "husk: delete removed the dead daemon's socket");
+      }
 
       // containerd, back up, finds the dead bundle, runs `delete` itself and drops the bundle; the task is gone.
       await waitUntil(() => !existsSync(bundle), `containerd to remove bundle ${bundle}`);
