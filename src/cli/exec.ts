@@ -93,9 +93,11 @@ async function execAttached(
   try {
     await task.exec({ id, execId, spec, ...stdio.request });
     added = true;
-    stdio.startInput(() => task.closeIO({ id, execId, stdin: true }));
     await task.start({ id, execId });
     stdio.startOutput();
+    // Only now: the daemon may open its side of stdin as late as Start, and our writer must not close (nor CloseIO be
+    // sent) before it has — a FIFO with neither end open drops what was written into it.
+    stdio.startInput(() => task.closeIO({ id, execId, stdin: true }));
     if (terminal !== undefined) {
       // An exec's pty exists only once it started.
       await terminal.sendSize().catch(() => undefined);

@@ -105,7 +105,6 @@ async function runAttached(
   try {
     await task.create({ id, bundle, ...stdio.request, options });
     onCreated();
-    stdio.startInput(() => task.closeIO({ id, stdin: true }));
     if (terminal !== undefined) {
       // The pty exists from Create on: size it before the process can ask for its size. A size the daemon refuses
       // is not worth failing the run for.
@@ -114,6 +113,9 @@ async function runAttached(
     }
     await task.start({ id });
     stdio.startOutput();
+    // Only now: the daemon may open its side of stdin as late as Start, and our writer must not close (nor CloseIO be
+    // sent) before it has — a FIFO with neither end open drops what was written into it.
+    stdio.startInput(() => task.closeIO({ id, stdin: true }));
     signals.attach((signal) => task.kill({ id, signal }));
     const exit = await task.wait({ id });
     await stdio.drained(OUTPUT_DRAIN_MS);

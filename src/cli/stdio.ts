@@ -54,8 +54,9 @@ export interface ProcessStdio {
    */
   startOutput(): void;
   /**
-   * Starts copying our input into the stdin FIFO (call after Create/Exec succeeded). When the input ends, our writer
-   * is closed and then `closeIO` is called once; its failure is ignored (the process may be gone already).
+   * Starts copying our input into the stdin FIFO. Call once the process started: the daemon opens its reader by then
+   * at the latest, and a FIFO whose last writer closes while no reader is open loses its contents. When the input
+   * ends, our writer is closed and then `closeIO` is called once; its failure is ignored (the process may be gone).
    */
   startInput(closeIO: () => Promise<unknown>): void;
   /** Resolves true when every output FIFO reached EOF (after {@link startOutput}), false if `timeoutMs` passed first. */
