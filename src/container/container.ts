@@ -312,12 +312,16 @@ export class Container {
     return recorded;
   }
 
-  /** SIGKILL everything and wait (bounded) for the init's exit, so a plain delete can follow. */
+  /**
+   * SIGKILL the init and wait (bounded) for its exit, so a plain delete can follow. The init itself, not `kill --all`:
+   * its death ends a pid-namespaced container, the exit handler kills the rest of one that shares a pid namespace, and
+   * `--all` needs a cgroup that a runtime without a cgroup manager does not have.
+   */
   async #forceStop(): Promise<void> {
     const status = this.#init.status;
     if (status === "stopped" || status === "created") return; // created: runtime delete kills the init itself
     try {
-      await this.#init.kill(9, true);
+      await this.#init.kill(9, false);
     } catch (error) {
       if (!(isHuskError(error) && error.code === 5)) throw error;
     }

@@ -329,11 +329,30 @@ function isSandbox(spec: Spec): boolean {
   return SANDBOX_ANNOTATIONS.some((key) => annotations[key] === "sandbox");
 }
 
+/**
+ * The container's own cgroup, or undefined when it has none. A runtime running without a cgroup manager (crun with
+ * `--cgroup-manager=disabled`) leaves the container in its parent's cgroups — ours: those are not the container's, and
+ * reporting their stats or OOMs as the container's would be wrong.
+ */
 async function loadCgroupQuietly(pid: number, log: Logger): Promise<Cgroup | undefined> {
   try {
-    return await loadCgroup(pid);
+    const cgroup = await loadCgroup(pid);
+    if (cgroup === undefined) return undefined;
+    const own = await loadCgroup(process.pid);
+    if (own !== undefined && sameDirectories(cgroup, own)) {
+      log.debug({ pid }, "the container shares our cgroup: it has none of its own");
+      return undefined;
+    }
+    return cgroup;
   } catch (error) {
     log.debug({ err: error }, "no cgroup for the container");
     return undefined;
   }
+}
+
+function sameDirectories(a: Cgroup, b: Cgroup): boolean {
+  return (
+    a.directories.size === b.directories.size &&
+    [...a.directories].every(([k, v]) => b.directories.get(k) === v)
+  );
 }

@@ -5,7 +5,7 @@
  */
 import { createReadStream, createWriteStream, fstatSync } from "node:fs";
 import { Socket } from "node:net";
-import type { Readable, Writable } from "node:stream";
+import { Readable, type Writable } from "node:stream";
 import { isatty, ReadStream as TtyReadStream, WriteStream as TtyWriteStream } from "node:tty";
 
 /** A readable stream that owns `fd`. */
@@ -25,9 +25,28 @@ export function writableFromFd(fd: number): Writable {
 }
 
 /**
- * Reads a pty master. The kernel answers EIO once no slave fd is open any more; Node's tty stream reports that as a
- * normal end of stream (verified on Node 20), which is exactly "the process's terminal output is complete".
+ * Reads a pty master. Once no slave fd is open any more the kernel answers EIO; Node's tty stream reports that as an
+ * error (Node 20), but for a terminal it means "all output has been read". This stream ends normally on EIO and fails
+ * only on other errors. It owns `fd` (closed when the stream closes).
  */
 export function readableFromPtyMaster(fd: number): Readable {
-  return new TtyReadStream(fd);
+  const tty = new TtyReadStream(fd);
+  const output = new Readable({
+    read() {
+      tty.resume();
+    },
+    destroy(error, callback) {
+      tty.destroy();
+      callback(error);
+    },
+  });
+  tty.on("data", (chunk: Buffer) => {
+    if (!output.push(chunk)) tty.pause();
+  });
+  tty.on("end", () => output.push(null));
+  tty.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EIO") output.push(null);
+    else output.destroy(error);
+  });
+  return output;
 }

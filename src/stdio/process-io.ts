@@ -92,7 +92,8 @@ class LiveProcessIO implements ProcessIO {
   #resolveDrained!: () => void;
   #spec: StdioSpec = {};
   #console: ConsoleSocket | undefined;
-  #master: number | undefined;
+  /** An fd on the pty master, for resizing: the input stream's own, and only while that stream is open. */
+  #masterFd: number | undefined;
   #stdinCloser: (() => void) | undefined;
   #logger: BinaryLogger | undefined;
   #closed = false;
@@ -148,8 +149,6 @@ class LiveProcessIO implements ProcessIO {
     } finally {
       await consoleSocket.close();
     }
-    // The pty read stream owns `master` from here on (it closes it); resize uses the number while it lives.
-    this.#master = master;
     this.#wireTerminal(master);
   }
 
@@ -160,8 +159,8 @@ class LiveProcessIO implements ProcessIO {
   }
 
   resize(width: number, height: number): void {
-    if (this.#master === undefined) return;
-    setWinsize(this.#master, height, width);
+    if (this.#masterFd === undefined) return;
+    setWinsize(this.#masterFd, height, width);
   }
 
   async drain(timeoutMs: number): Promise<boolean> {
@@ -360,9 +359,15 @@ class LiveProcessIO implements ProcessIO {
   }
 
   #wireTerminal(master: number): void {
+    // Two fds on the master, each owned (and closed) by its own stream: `master` for reading, a dup for writing and
+    // resizing. A closed stream's fd number may be reused at once, so resize stops the moment the writer closes.
+    const inputFd = dup(master);
     const output = this.#own(readableFromPtyMaster(master));
-    // A second fd for writing, so the read and write handles each own (and close) their own fd.
-    const input = this.#own(writableFromFd(dup(master)));
+    const input = this.#own(writableFromFd(inputFd));
+    this.#masterFd = inputFd;
+    input.once("close", () => {
+      this.#masterFd = undefined;
+    });
     output.on("error", (error) => {
       this.#log.debug({ err: error }, "pty read failed");
     });
