@@ -5,7 +5,7 @@
  * processes and husk has no stats: those answer typed errors.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -15,11 +15,16 @@ import { capture, type Lab, openLab, within } from "../../support/lab.js";
 
 describe("container lifecycle on crun", () => {
   let lab: Lab;
+  const wrapperDir = mkdtempSync(join(tmpdir(), "husk-crun-"));
   before(async () => {
-    lab = await openLab({ runtime: { binary: makeCrunWrapper(makeTempDir()) } });
+    lab = await openLab({ runtime: { binary: makeCrunWrapper(wrapperDir) } });
   });
   after(async () => {
-    await lab.close();
+    try {
+      await lab.close();
+    } finally {
+      rmSync(wrapperDir, { recursive: true, force: true });
+    }
   });
 
   it("keeps stdout and stderr apart and reports the exit code", async () => {
@@ -57,7 +62,3 @@ describe("container lifecycle on crun", () => {
     await c.delete();
   });
 });
-
-function makeTempDir(): string {
-  return mkdtempSync(join(tmpdir(), "husk-crun-"));
-}
