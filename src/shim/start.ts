@@ -10,6 +10,10 @@
  *   the listening fd to a new detached daemon as fd 3; the daemon never holds start's stdout/stderr.
  * - Nothing but the address is ever written to stdout, nothing to stderr on success.
  *
+ * containerd normally runs the native launcher (native/launcher/launcher.c) instead, which does all of this without
+ * Node.js and execs this code only for what it does not reproduce exactly. To let it honour the grouping policy without
+ * a TOML parser, this code records the policy of every config file it parses under {@link GROUPING_CACHE_DIR}.
+ *
  * containerd counterpart: runtime/v2/runc/manager/manager_linux.go `Start`, runtime/v2/shim/util_unix.go.
  */
 import { spawn } from "node:child_process";
@@ -28,7 +32,7 @@ import {
 } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { dirname, join, posix } from "node:path";
-import { type Grouping, loadShimConfig } from "./config.js";
+import { configPathFor, type Grouping, loadShimConfig } from "./config.js";
 import type { ShimFlags } from "./flags.js";
 import { readStartOptions } from "./options-lite.js";
 
@@ -37,6 +41,11 @@ export const SOCKET_DIR = "/run/containerd/s";
 /** The group key that puts every container of a namespace into one daemon (not a valid container id). */
 export const NAMESPACE_GROUP = "@husk:namespace";
 const PROBE_TIMEOUT_MS = 100;
+/**
+ * The grouping policy of each config file `start` has parsed: file name = hex sha256 of the file's bytes, content = the
+ * policy word. Read by the native launcher, which uses an entry only for byte-identical config files.
+ */
+export const GROUPING_CACHE_DIR = "/run/husk/shim-grouping";
 
 /** The shim socket path for a container, as containerd's runc shim derives it. */
 export function socketPath(containerdAddress: string, namespace: string, group: string): string {
@@ -72,11 +81,11 @@ export async function runStart(
     throw new Error("start needs -id, -namespace and -address");
   }
   const options = readStartOptions(stdin);
-  const config = await loadShimConfig(options.configPath);
+  const grouping = await loadGrouping(options.configPath);
   const spec = JSON.parse(readFileSync(join(cwd, "config.json"), "utf8")) as {
     annotations?: Record<string, string>;
   };
-  const group = groupFor(config.grouping, flags.id, spec.annotations ?? {});
+  const group = groupFor(grouping, flags.id, spec.annotations ?? {});
   const path = socketPath(flags.address, flags.namespace, group);
   const address = `unix://${path}`;
 
@@ -102,6 +111,42 @@ export async function runStart(
   adjustOomScore(pid);
   if (options.shimCgroup !== "") moveToCgroup(pid, options.shimCgroup);
   return address;
+}
+
+/**
+ * The grouping policy of the config file in effect, recorded in {@link GROUPING_CACHE_DIR} when the file exists and did
+ * not change while it was parsed (its bytes are read before and after).
+ */
+async function loadGrouping(explicitPath: string): Promise<Grouping> {
+  const { path } = configPathFor(explicitPath);
+  const before = readBytes(path);
+  const { grouping } = await loadShimConfig(explicitPath);
+  const after = before === undefined ? undefined : readBytes(path);
+  if (before !== undefined && after !== undefined && before.equals(after)) recordGrouping(before, grouping);
+  return grouping;
+}
+
+function readBytes(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function recordGrouping(configBytes: Buffer, grouping: Grouping): void {
+  const entry = join(GROUPING_CACHE_DIR, createHash("sha256").update(configBytes).digest("hex"));
+  try {
+    if (readFileSync(entry, "utf8") === grouping) return;
+  } catch {
+    // no entry yet
+  }
+  try {
+    mkdirSync(GROUPING_CACHE_DIR, { recursive: true, mode: 0o700 });
+    writeAtomic(entry, grouping);
+  } catch {
+    // Not permitted (unprivileged): the launcher then keeps handing such starts to Node.js.
+  }
 }
 
 /** Binds the socket; "reused" when another start won the race and its daemon is listening. */
