@@ -25,7 +25,6 @@ export {
 } from "./exec-process.js";
 export { ExitLatch } from "./exit-latch.js";
 export {
-  exitStatusFromWait,
   INTERNAL_START_FAILURE,
   isStopSignal,
   isValidSignal,
@@ -33,9 +32,6 @@ export {
   SIGKILL,
   SIGNAL_EXIT_OFFSET,
   SIGTERM,
-  signalNumber,
-  signalOfExitStatus,
-  type WaitResult,
 } from "./exit-status.js";
 export {
   decideInit,

@@ -4,7 +4,7 @@
 
 /**
  * A process's recorded exit: `status` is the containerd exit status (exit code, or 128 + N when
- * signal N killed it, see `exitStatusFromWait`); `exitedAt` is when husk learned of the exit.
+ * signal N killed it, as the reaper encodes it); `exitedAt` is when husk learned of the exit.
  * Recorded once per process and never changed afterwards.
  */
 export interface ProcessExit {
