@@ -186,12 +186,24 @@ static bool package_root(char root[PATH_MAX]) {
   return true;
 }
 
-// The Node.js entry script: the esbuild bundle when built, else the tsc output.
+// The Node.js entry script: the esbuild bundle when it is at least as new as the tsc output, else the tsc output.
+// tsc rewrites every file it emits, so a main.js newer than the bundle means the bundle may predate the code (someone
+// ran tsc alone after `npm run bundle`).
 static bool node_entry(char entry[PATH_MAX]) {
   char root[PATH_MAX];
-  if (!package_root(root)) return false;
-  if (snprintf(entry, PATH_MAX, "%s/%s", root, BUNDLE_ENTRY) < PATH_MAX && file_exists(entry)) return true;
-  return snprintf(entry, PATH_MAX, "%s/%s", root, TSC_ENTRY) < PATH_MAX && file_exists(entry);
+  char bundle[PATH_MAX];
+  char tsc[PATH_MAX];
+  if (!package_root(root) || !path_join(bundle, root, BUNDLE_ENTRY) || !path_join(tsc, root, TSC_ENTRY)) return false;
+  struct stat bundle_stat;
+  struct stat tsc_stat;
+  bool has_bundle = stat(bundle, &bundle_stat) == 0;
+  bool has_tsc = stat(tsc, &tsc_stat) == 0;
+  bool bundle_fresh = has_bundle && (!has_tsc || bundle_stat.st_mtim.tv_sec > tsc_stat.st_mtim.tv_sec ||
+                                     (bundle_stat.st_mtim.tv_sec == tsc_stat.st_mtim.tv_sec &&
+                                      bundle_stat.st_mtim.tv_nsec >= tsc_stat.st_mtim.tv_nsec));
+  if (!has_bundle && !has_tsc) return false;
+  snprintf(entry, PATH_MAX, "%s", bundle_fresh ? bundle : tsc);
+  return true;
 }
 
 // `node` looked up on PATH (as `#!/usr/bin/env node` would), as an absolute path when PATH holds one.

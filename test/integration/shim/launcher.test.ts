@@ -11,6 +11,7 @@ import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
   closeSync,
+  copyFileSync,
   existsSync,
   constants as fsc,
   mkdirSync,
@@ -21,6 +22,7 @@ import {
   readSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -403,6 +405,37 @@ describe("containerd-shim-husk-v2 native launcher", () => {
       rmSync(`/run/husk/shim/${namespace}`, { recursive: true, force: true });
     });
   }
+
+  it("hands over to the esbuild bundle unless tsc output is newer (then the bundle may be stale)", () => {
+    // A copy of the launcher in a package layout of its own, with entries that only say which one ran.
+    const packageRoot = join(dir, "package");
+    mkdirSync(join(packageRoot, "dist/launcher"), { recursive: true });
+    mkdirSync(join(packageRoot, "dist/bundle"), { recursive: true });
+    mkdirSync(join(packageRoot, "dist/src/shim"), { recursive: true });
+    const launcher = join(packageRoot, "dist/launcher/containerd-shim-husk-v2");
+    copyFileSync(LAUNCHER, launcher);
+    const bundleEntry = join(packageRoot, "dist/bundle/containerd-shim-husk-v2.mjs");
+    const tscEntry = join(packageRoot, "dist/src/shim/main.js");
+    writeFileSync(bundleEntry, 'process.stdout.write("bundle");\n');
+    writeFileSync(tscEntry, 'process.stdout.write("tsc");\n');
+    const ran = (): string =>
+      spawnSync(launcher, ["-v"], { env: { ...process.env, PATH: WITH_NODE_PATH } }).stdout.toString();
+    const at = (path: string, seconds: number): void => {
+      utimesSync(path, seconds, seconds);
+    };
+    at(tscEntry, 1_000_000);
+    at(bundleEntry, 1_000_001);
+    assert.equal(ran(), "bundle", "a bundle built after tsc");
+    at(bundleEntry, 1_000_000);
+    assert.equal(ran(), "bundle", "built in the same instant");
+    at(tscEntry, 1_000_002);
+    assert.equal(ran(), "tsc", "tsc ran after the bundle");
+    rmSync(tscEntry);
+    assert.equal(ran(), "bundle", "no tsc output");
+    rmSync(bundleEntry);
+    writeFileSync(tscEntry, 'process.stdout.write("tsc");\n');
+    assert.equal(ran(), "tsc", "no bundle");
+  });
 
   describe("delete", () => {
     const runtimeRoot = join(dir, "runtime");
