@@ -317,14 +317,9 @@ class LiveProcessIO implements ProcessIO {
       case "file":
         this.#terminalOut = this.#own(writableFromFd(openAppend(out.path)));
         break;
-      case "fifo": {
-        const { writer, keepAliveReader } = openFifoForWriting(out.path);
-        this.#terminalOut = this.#own(new Socket({ fd: writer, readable: false, writable: true }));
-        this.#cleanups.push(() => {
-          closeQuietly(keepAliveReader);
-        });
+      case "fifo":
+        this.#terminalOut = this.#fifoTarget(out.path, "stdout");
         break;
-      }
     }
     const input = spec.stdin ?? { kind: "null" };
     switch (input.kind) {
@@ -412,20 +407,33 @@ class LiveProcessIO implements ProcessIO {
   // --- helpers -------------------------------------------------------------------------------------------------
 
   async #copyToFifo(source: Readable, path: string, name: string): Promise<void> {
+    const target = this.#fifoTarget(path, name);
+    source.on("error", (error) => {
+      this.#log.debug({ err: error, stream: name }, "output pipe read failed");
+    });
+    source.pipe(target);
+    await finishOf(target);
+  }
+
+  /**
+   * A stream into a client's output FIFO. Its keep-alive fd is opened O_RDWR and so also counts as a writer: it is
+   * released the moment the copy finishes, or the client would never see end of file.
+   */
+  #fifoTarget(path: string, name: string): Writable {
     const { writer, keepAliveReader } = openFifoForWriting(path);
     const target = this.#own(new Socket({ fd: writer, readable: false, writable: true }));
     target.on("error", (error) => {
       this.#log.debug({ err: error, stream: name }, "fifo copy failed");
     });
-    source.on("error", (error) => {
-      this.#log.debug({ err: error, stream: name }, "output pipe read failed");
-    });
-    source.pipe(target);
-    try {
-      await finishOf(target);
-    } finally {
-      closeQuietly(keepAliveReader);
-    }
+    let held = true;
+    const release = (): void => {
+      if (held) closeQuietly(keepAliveReader);
+      held = false;
+    };
+    target.once("finish", release);
+    target.once("close", release);
+    this.#cleanups.push(release);
+    return target;
   }
 
   /** Called once all copies are registered (after open, or after the pty arrived). */

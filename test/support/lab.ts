@@ -4,7 +4,8 @@
  * left, no fd leaked. Uses husk's own reaper (never node:child_process: a file that loads this owns its children).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -16,7 +17,7 @@ import {
   type SupervisorOptions,
 } from "../../src/container/index.js";
 import { type SpecOptions, writeBundle } from "../../src/oci/index.js";
-import { runCommand } from "../../src/sys/index.js";
+import { pipe, runCommand } from "../../src/sys/index.js";
 import { makeRootfs } from "./make-rootfs.js";
 
 export interface Lab {
@@ -47,6 +48,10 @@ export interface LabOptions {
 let labs = 0;
 
 export function openLab(options: LabOptions = {}): Promise<Lab> {
+  // libuv opens /dev/null once, on the first stream of the process (its EMFILE reserve fd): not ours to count.
+  const [warmRead, warmWrite] = pipe();
+  new Socket({ fd: warmRead, readable: true, writable: false }).destroy();
+  closeSync(warmWrite);
   const fdsBefore = openFds();
   const dir = mkdtempSync(join(tmpdir(), "husk-lab-"));
   const rootfs = makeRootfs(join(dir, "rootfs"));
