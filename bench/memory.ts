@@ -7,10 +7,11 @@ import type { Containerd } from "../test/e2e/support/containerd.js";
 import { parentPid, readCmdline } from "../test/e2e/support/procfs.js";
 import { listTasks } from "../test/e2e/support/tasks.js";
 
-/** RSS and PSS in KiB, from /proc/PID/smaps_rollup. */
+/** RSS, PSS and USS (private pages: what exiting would free) in KiB, from /proc/PID/smaps_rollup. */
 export interface MemoryUse {
   readonly rssKiB: number;
   readonly pssKiB: number;
+  readonly ussKiB: number;
 }
 
 /** Summed memory of the shims serving some containers. */
@@ -29,11 +30,16 @@ export function readMemory(pid: number): MemoryUse {
     if (match === null) throw new Error(`no ${name} in /proc/${pid}/smaps_rollup`);
     return Number(match[1]);
   };
-  return { rssKiB: field("Rss"), pssKiB: field("Pss") };
+  return {
+    rssKiB: field("Rss"),
+    pssKiB: field("Pss"),
+    ussKiB: field("Private_Clean") + field("Private_Dirty"),
+  };
 }
 
 /**
- * Finds the shims serving `ids` (the parents of their init processes, checked to be shim processes by argv) and sums
+ * Finds the shims serving `ids` (the parents of their init processes, checked to be this containerd's shims by the
+ * `-address` in their argv) and sums
  * their memory. Throws if a container has no running task or its parent is not a shim.
  */
 export async function shimMemory(containerd: Containerd, ids: readonly string[]): Promise<ShimMemory> {
@@ -44,17 +50,21 @@ export async function shimMemory(containerd: Containerd, ids: readonly string[])
     if (task === undefined || task.status !== "RUNNING") throw new Error(`container ${id} is not running`);
     const shim = parentPid(task.pid);
     const argv = shim === undefined ? undefined : readCmdline(shim);
-    if (shim === undefined || argv === undefined || !argv.some((arg) => arg.includes("containerd-shim"))) {
+    // A shim daemon of this containerd carries `-address <its socket>` (runc-v2 and husk alike).
+    const isShim = argv?.some((arg, i) => arg === "-address" && argv[i + 1] === containerd.address) ?? false;
+    if (shim === undefined || argv === undefined || !isShim) {
       throw new Error(`the parent of ${id}'s init ${task.pid} is not a shim: ${JSON.stringify(argv)}`);
     }
     shims.add(shim);
   }
   let rssKiB = 0;
   let pssKiB = 0;
+  let ussKiB = 0;
   for (const pid of shims) {
     const use = readMemory(pid);
     rssKiB += use.rssKiB;
     pssKiB += use.pssKiB;
+    ussKiB += use.ussKiB;
   }
-  return { rssKiB, pssKiB, shims: shims.size, containers: ids.length };
+  return { rssKiB, pssKiB, ussKiB, shims: shims.size, containers: ids.length };
 }

@@ -33,7 +33,8 @@ interface Plan {
   readonly lifecycleRuns: number;
   readonly concurrent: number;
   readonly concurrentRounds: number;
-  readonly memoryCounts: readonly [number, number];
+  /** Containers running when memory is read: grown in one go per variant (so the slope is one process's). */
+  readonly memoryCounts: readonly [number, number, number];
   readonly execRuns: number;
   readonly stdoutRuns: number;
   readonly stdoutMiB: number;
@@ -46,7 +47,7 @@ const FULL: Plan = {
   lifecycleRuns: 30,
   concurrent: 50,
   concurrentRounds: 2,
-  memoryCounts: [1, 10],
+  memoryCounts: [1, 10, 50],
   execRuns: 30,
   stdoutRuns: 3,
   stdoutMiB: 512,
@@ -59,7 +60,7 @@ const QUICK: Plan = {
   lifecycleRuns: 3,
   concurrent: 5,
   concurrentRounds: 1,
-  memoryCounts: [1, 3],
+  memoryCounts: [1, 3, 5],
   execRuns: 3,
   stdoutRuns: 1,
   stdoutMiB: 64,
@@ -71,8 +72,9 @@ const QUICK: Plan = {
 const WARMUP_RUNS = 2;
 /** RESULTS.md keeps everything from this line on across runs: the hand-written analysis of the figures. */
 const ANALYSIS_MARKER = "<!-- analysis: written by hand, kept by npm run bench -->";
-/** How long memory is left to settle after starts before it is read. */
+/** How long memory is left to settle after starts before it is read, and how many readings (1 s apart) are taken. */
 const SETTLE_MS = 3000;
+const MEMORY_SAMPLES = 3;
 const GROUP_LABEL = "io.containerd.runc.v2.group";
 const POD_CONFIG = 'grouping = "pod"\n';
 const NAMESPACE_CONFIG = 'grouping = "namespace"\n';
@@ -210,14 +212,10 @@ class Bench {
   }
 
   /**
-   * Starts `count` detached containers at once (wall time until every `ctr run -d` returned), reads the memory of the
-   * shims serving them after a pause, then kills and deletes them all at once (wall time), and waits for the shims to
-   * go.
+   * Starts `count` detached containers at once (wall time until every `ctr run -d` returned), then kills and deletes
+   * them all at once (wall time), and waits for their shims to go.
    */
-  async concurrent(
-    variant: Variant,
-    count: number,
-  ): Promise<{ startMs: number; removeMs: number; memory: ShimMemory }> {
+  async concurrent(variant: Variant, count: number): Promise<{ startMs: number; removeMs: number }> {
     const ids = Array.from({ length: count }, () => this.#containerd.newId("many"));
     for (const id of ids) this.#live.add(id);
     const started = nowMs();
@@ -225,30 +223,43 @@ class Bench {
       ids.map((id) => this.#timedCtr(this.#runArgs(variant, true, id, ["/bin/sleep", "1000000"]))),
     );
     const startMs = nowMs() - started;
-    await sleep(SETTLE_MS);
-    const memory = await shimMemory(this.#containerd, ids);
     const shims = await this.#shimPids(ids);
     const removing = nowMs();
     await Promise.all(ids.map((id) => this.remove(id)));
     const removeMs = nowMs() - removing;
     await this.#waitGone(shims);
-    return { startMs, removeMs, memory };
+    return { startMs, removeMs };
   }
 
-  /** Memory of the shims serving 1, then N containers of a variant (N − 1 more started at once). */
+  /** Memory of the shims serving each count of running containers in turn (the extra ones started at once). */
   async memory(variant: Variant): Promise<ShimMemory[]> {
-    const [first, total] = this.#plan.memoryCounts;
-    const ids = [await this.startSleeper(variant, "mem")];
+    const ids: string[] = [];
     const readings: ShimMemory[] = [];
-    for (const target of [first, total]) {
-      const more = target - ids.length;
-      ids.push(...(await Promise.all(Array.from({ length: more }, () => this.startSleeper(variant, "mem")))));
-      await sleep(SETTLE_MS);
-      readings.push(await shimMemory(this.#containerd, ids));
+    try {
+      for (const target of this.#plan.memoryCounts) {
+        const more = target - ids.length;
+        ids.push(
+          ...(await Promise.all(Array.from({ length: more }, () => this.startSleeper(variant, "mem")))),
+        );
+        await sleep(SETTLE_MS);
+        // A garbage-collected heap moves by megabytes: the median of a few readings, a second apart.
+        const samples: ShimMemory[] = [];
+        for (let sample = 0; sample < MEMORY_SAMPLES; sample++) {
+          if (sample > 0) await sleep(1000);
+          samples.push(await shimMemory(this.#containerd, ids));
+        }
+        readings.push({
+          ...(samples[0] as ShimMemory),
+          rssKiB: median(samples.map((r) => r.rssKiB)),
+          pssKiB: median(samples.map((r) => r.pssKiB)),
+          ussKiB: median(samples.map((r) => r.ussKiB)),
+        });
+      }
+    } finally {
+      const shims = await this.#shimPids(ids);
+      await Promise.all(ids.map((id) => this.remove(id)));
+      await this.#waitGone(shims);
     }
-    const shims = await this.#shimPids(ids);
-    await Promise.all(ids.map((id) => this.remove(id)));
-    await this.#waitGone(shims);
     return readings;
   }
 
@@ -482,22 +493,21 @@ async function main(): Promise<void> {
     log(`stdout: ${plan.stdoutRuns} × ${plan.stdoutMiB} MiB`);
     const stdout = await bench.stdout([v.runc, v.husk]);
 
-    log(`memory at ${plan.memoryCounts.join(" and ")} containers`);
+    log(`memory at ${plan.memoryCounts.join(", ")} containers`);
     const memory = new Map<string, ShimMemory[]>();
     for (const variant of [v.runc, v.husk, v.runcGrouped, v.huskNamespace]) {
       memory.set(variant.label, await bench.memory(variant));
     }
 
     log(`${plan.concurrent} concurrent starts, ${plan.concurrentRounds} round(s)`);
-    const concurrent = new Map<string, { startMs: number[]; removeMs: number[]; memory: ShimMemory[] }>();
+    const concurrent = new Map<string, { startMs: number[]; removeMs: number[] }>();
     for (let round = 0; round < plan.concurrentRounds; round++) {
       for (const variant of rotate([v.runc, v.husk, v.runcGrouped, v.huskNamespace], round)) {
         log(`  ${variant.label}`);
         const result = await bench.concurrent(variant, plan.concurrent);
-        const entry = concurrent.get(variant.label) ?? { startMs: [], removeMs: [], memory: [] };
+        const entry = concurrent.get(variant.label) ?? { startMs: [], removeMs: [] };
         entry.startMs.push(result.startMs);
         entry.removeMs.push(result.removeMs);
-        entry.memory.push(result.memory);
         concurrent.set(variant.label, entry);
       }
     }
@@ -550,9 +560,28 @@ interface ReportInput {
   readonly kill: Map<string, number[]>;
   readonly stdout: Map<string, { mbPerS: number[]; wallMs: number[] }>;
   readonly memory: Map<string, ShimMemory[]>;
-  readonly concurrent: Map<string, { startMs: number[]; removeMs: number[]; memory: ShimMemory[] }>;
+  readonly concurrent: Map<string, { startMs: number[]; removeMs: number[] }>;
   readonly library: LibraryTimes;
   readonly economy: Awaited<ReturnType<typeof measureEconomy>>;
+}
+
+function memoryTable(input: ReportInput): string {
+  const v = input.variants;
+  const variants = [v.runc, v.husk, v.runcGrouped, v.huskNamespace];
+  const lines = [
+    `| containers | ${variants.map((variant) => `${variant.label}: shims, RSS / PSS / USS`).join(" | ")} |`,
+    `| ---: | ${variants.map(() => "---:").join(" | ")} |`,
+  ];
+  for (const count of input.plan.memoryCounts) {
+    const cells = variants.map((variant) => {
+      const found = input.memory.get(variant.label)?.find((r) => r.containers === count);
+      if (found === undefined) return "n/a";
+      const per = (kib: number): string => formatNumber(mib(kib / count));
+      return `${found.shims}: ${per(found.rssKiB)} / ${per(found.pssKiB)} / ${per(found.ussKiB)}`;
+    });
+    lines.push(`| ${count} | ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
 }
 
 function renderReport(input: ReportInput): string {
@@ -587,9 +616,9 @@ function renderReport(input: ReportInput): string {
     });
   }
 
-  const conc = (variant: Variant): { startMs: number; removeMs: number; memory: ShimMemory[] } => {
+  const conc = (variant: Variant): { startMs: number; removeMs: number } => {
     const entry = get(input.concurrent, variant);
-    return { startMs: mean(entry.startMs), removeMs: mean(entry.removeMs), memory: entry.memory };
+    return { startMs: mean(entry.startMs), removeMs: mean(entry.removeMs) };
   };
   const n = plan.concurrent;
   for (const [husk, runc, note] of [
@@ -613,76 +642,42 @@ function renderReport(input: ReportInput): string {
     });
   }
 
-  /** Per-container memory of a variant at 1, N and the concurrent count, as [rss, pss] KiB. */
-  const perContainer = (variant: Variant): { count: number; rss: number; pss: number; shims: number }[] => {
-    const readings = [...get(input.memory, variant), ...conc(variant).memory];
-    const byCount = new Map<number, ShimMemory[]>();
-    for (const reading of readings)
-      byCount.set(reading.containers, [...(byCount.get(reading.containers) ?? []), reading]);
-    return [...byCount.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([count, list]) => ({
-        count,
-        rss: mean(list.map((r) => r.rssKiB)) / count,
-        pss: mean(list.map((r) => r.pssKiB)) / count,
-        shims: mean(list.map((r) => r.shims)),
-      }));
+  const reading = (variant: Variant, count: number): ShimMemory => {
+    const found = get(input.memory, variant).find((r) => r.containers === count);
+    if (found === undefined) throw new Error(`no memory reading of ${variant.label} at ${count}`);
+    return found;
   };
-  const memoryRows = (husk: Variant, runc: Variant, note: string, pssTarget?: number): void => {
-    const h = perContainer(husk);
-    const r = perContainer(runc);
-    for (const [index, hr] of h.entries()) {
-      const rr = r[index];
-      if (rr === undefined) continue;
-      const lastPss = index === h.length - 1 && pssTarget !== undefined;
-      rows.push({
-        measure: `memory per container at ${hr.count}, RSS — ${note}`,
-        runc: `${formatNumber(mib(rr.rss))} MiB (${formatNumber(rr.shims)} shims)`,
-        husk: `${formatNumber(mib(hr.rss))} MiB (${formatNumber(hr.shims)} shims)`,
-        ratio: formatRatio(hr.rss, rr.rss),
-        target: "",
-      });
-      rows.push({
-        measure: `memory per container at ${hr.count}, PSS — ${note}`,
-        runc: `${formatNumber(mib(rr.pss))} MiB`,
-        husk: `${formatNumber(mib(hr.pss))} MiB`,
-        ratio: formatRatio(hr.pss, rr.pss),
-        target: lastPss ? verdict(hr.pss / rr.pss, pssTarget) : "",
-      });
-    }
-  };
-  memoryRows(v.husk, v.runc, "each with its default placement (one shim/daemon each)");
-  memoryRows(v.huskNamespace, v.runc, "husk per namespace vs runc-v2 default", 0.25);
-  memoryRows(v.huskNamespace, v.runcGrouped, "both grouped into one process");
-
-  const slope = (variant: Variant): { rss: number; pss: number } => {
-    const readings = [...get(input.memory, variant), ...conc(variant).memory];
-    const at = (count: number): ShimMemory[] => readings.filter((r) => r.containers === count);
-    const low = at(plan.memoryCounts[1]);
-    const high = at(plan.concurrent);
-    const span = plan.concurrent - plan.memoryCounts[1];
-    return {
-      rss: (mean(high.map((r) => r.rssKiB)) - mean(low.map((r) => r.rssKiB))) / span,
-      pss: (mean(high.map((r) => r.pssKiB)) - mean(low.map((r) => r.pssKiB))) / span,
-    };
-  };
-  const huskSlope = slope(v.huskNamespace);
-  const runcSlope = slope(v.runcGrouped);
-  const span = `${plan.memoryCounts[1]} → ${plan.concurrent}`;
-  rows.push({
-    measure: `marginal memory of one more container in a grouped process (slope ${span}), RSS`,
-    runc: `${formatNumber(runcSlope.rss)} KiB`,
-    husk: `${formatNumber(huskSlope.rss)} KiB`,
-    ratio: formatRatio(huskSlope.rss, runcSlope.rss),
-    target: verdict(huskSlope.rss / runcSlope.rss, 1),
-  });
-  rows.push({
-    measure: `marginal memory of one more container in a grouped process (slope ${span}), PSS`,
-    runc: `${formatNumber(runcSlope.pss)} KiB`,
-    husk: `${formatNumber(huskSlope.pss)} KiB`,
-    ratio: formatRatio(huskSlope.pss, runcSlope.pss),
-    target: verdict(huskSlope.pss / runcSlope.pss, 1),
-  });
+  const [, middle, most] = plan.memoryCounts;
+  for (const [kind, key] of [
+    ["PSS", "pssKiB"],
+    ["RSS", "rssKiB"],
+  ] as const) {
+    const husk = reading(v.huskNamespace, most)[key] / most;
+    const runc = reading(v.runc, most)[key] / most;
+    rows.push({
+      measure: `memory per container at ${most}, ${kind} — husk per namespace vs runc-v2's default placement`,
+      runc: `${formatNumber(mib(runc))} MiB`,
+      husk: `${formatNumber(mib(husk))} MiB`,
+      ratio: formatRatio(husk, runc),
+      target: kind === "PSS" ? verdict(husk / runc, 0.25) : "",
+    });
+  }
+  const slope = (variant: Variant, key: "rssKiB" | "pssKiB"): number =>
+    (reading(variant, most)[key] - reading(variant, middle)[key]) / (most - middle);
+  for (const [kind, key] of [
+    ["RSS", "rssKiB"],
+    ["PSS", "pssKiB"],
+  ] as const) {
+    const husk = slope(v.huskNamespace, key);
+    const runc = slope(v.runcGrouped, key);
+    rows.push({
+      measure: `one more container in a grouped process (slope ${middle} → ${most}, one process), ${kind}`,
+      runc: `${formatNumber(runc)} KiB`,
+      husk: `${formatNumber(husk)} KiB`,
+      ratio: formatRatio(husk, runc),
+      target: verdict(husk / runc, 1),
+    });
+  }
 
   const runcExec = median(get(input.exec, v.runc));
   const huskExec = median(get(input.exec, v.husk));
@@ -763,6 +758,15 @@ function renderReport(input: ReportInput): string {
     `(after ${WARMUP_RUNS} warm-up runs each), ${plan.concurrentRounds} round(s) of ${plan.concurrent} concurrent starts (mean).`,
     "",
     table(rows),
+    "",
+    "## Memory per container, every placement",
+    "",
+    "Sum over the shim processes serving the running containers, divided by their number (MiB); USS = private pages",
+    "(Private_Clean + Private_Dirty), what those processes' exit would free. All counts of a variant come from one",
+    `run that grows ${plan.memoryCounts.join(" → ")} (so a grouped variant is one process throughout); each figure is the`,
+    `median of ${MEMORY_SAMPLES} readings 1 s apart, ${SETTLE_MS / 1000} s after the starts.`,
+    "",
+    memoryTable(input),
     "",
     "## Where husk's time goes: the shim binary on its own",
     "",
