@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { Cgroup, CgroupStats } from "../cgroups/index.js";
 import {
   alreadyExists,
+  Code,
   failedPrecondition,
   HuskError,
   invalidArgument,
@@ -323,7 +324,7 @@ export class Container {
     try {
       await this.#init.kill(9, false);
     } catch (error) {
-      if (!(isHuskError(error) && error.code === 5)) throw error;
+      if (!(isHuskError(error) && error.code === Code.NotFound)) throw error;
     }
     const exited = await Promise.race([
       this.#waiters.wait().then(() => true),

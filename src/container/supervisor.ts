@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { type Cgroup, loadCgroup } from "../cgroups/index.js";
-import { alreadyExists, HuskError, invalidArgument, isHuskError, notFound } from "../errors.js";
+import { alreadyExists, Code, HuskError, invalidArgument, isHuskError, notFound } from "../errors.js";
 import { type Logger, silentLogger } from "../log.js";
 import { createOciRuntime, type OciRuntime, type Spec, validateContainerId } from "../oci/index.js";
 import { InitProcess, type InitRuntime } from "../process/index.js";
@@ -191,16 +191,25 @@ export class Supervisor {
     let pid: number;
     let exit: ReturnType<typeof capture.waitFor>;
     try {
+      try {
+        pid = await runtime.create(id, {
+          bundle,
+          pidFile,
+          logFile,
+          stdio: io.runtimeStdio,
+          ...(io.consoleSocketPath === undefined ? {} : { consoleSocket: io.consoleSocketPath }),
+          ...(selection.noPivotRoot === true ? { noPivot: true } : {}),
+          ...(selection.noNewKeyring === true ? { noNewKeyring: true } : {}),
+        });
+      } catch (error) {
+        // A runtime container of that id that existed before us is not ours to remove; anything else a failed create
+        // may have left half made is.
+        if (!(isHuskError(error) && error.code === Code.AlreadyExists)) {
+          await runtime.delete(id, { force: true, logFile }).catch(() => undefined);
+        }
+        throw error;
+      }
       undo.push(() => runtime.delete(id, { force: true, logFile }).catch(() => undefined));
-      pid = await runtime.create(id, {
-        bundle,
-        pidFile,
-        logFile,
-        stdio: io.runtimeStdio,
-        ...(io.consoleSocketPath === undefined ? {} : { consoleSocket: io.consoleSocketPath }),
-        ...(selection.noPivotRoot === true ? { noPivot: true } : {}),
-        ...(selection.noNewKeyring === true ? { noNewKeyring: true } : {}),
-      });
       exit = capture.waitFor(pid);
       await io.started();
     } finally {
@@ -277,7 +286,7 @@ function initRuntime(id: string, runtime: OciRuntime, logFile: string, io: Proce
         await runtime.delete(id, { logFile });
       } catch (error) {
         // Already gone (e.g. removed by the runtime after a checkpoint with exit): that is what delete wanted.
-        if (!(isHuskError(error) && error.code === 5)) throw error;
+        if (!(isHuskError(error) && error.code === Code.NotFound)) throw error;
       }
     },
     kill: (signal, all) => runtime.kill(id, signal, { all, logFile }),

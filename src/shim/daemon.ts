@@ -19,6 +19,12 @@ import { createTaskService } from "./service.js";
 
 /** How long the daemon lingers after its last container's Shutdown, so a `start` that just found it is served. */
 const IDLE_GRACE_MS = 1000;
+/**
+ * A daemon with no container and no connection for this long is of no use to anyone (containerd died between
+ * `start` and Create, or never sent Shutdown): it exits rather than linger. Checked twice, so a client that is just
+ * connecting is never cut off.
+ */
+const ORPHAN_CHECK_MS = 30_000;
 /** How long shutdown waits for undelivered events. */
 const EVENT_DRAIN_MS = 5000;
 /** The listening socket `start` hands over. */
@@ -80,6 +86,12 @@ export async function runDaemon(flags: ShimFlags): Promise<void> {
   const target = existsSync(`/proc/self/fd/${LISTEN_FD}`) ? { fd: LISTEN_FD } : socketPath;
   if (target === undefined) throw new Error("no listening fd 3 and no -socket to listen on");
   await server.listen(target);
+
+  let idleChecks = 0;
+  setInterval(() => {
+    idleChecks = supervisor.size === 0 && server.stats().connections === 0 ? idleChecks + 1 : 0;
+    if (idleChecks >= 2) void stop("no containers and no connections");
+  }, ORPHAN_CHECK_MS).unref();
 
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Code, isHuskError } from "../../../src/errors.js";
+import { runCommand } from "../../../src/sys/index.js";
 import { type Lab, openLab } from "../../support/lab.js";
 
 async function rejectsWith(promise: Promise<unknown>, code: number, pattern: RegExp): Promise<void> {
@@ -111,6 +112,31 @@ describe("bad input", () => {
     await rejectsWith(c.kill(99), Code.InvalidArgument, /signal/);
     assert.equal(c.state().status, "running");
     await c.delete({ force: true });
+  });
+
+  it("never removes a runtime container it did not create", async () => {
+    // A container of the same id already exists in the runtime (say, left by an earlier process): create must fail
+    // with AlreadyExists and leave that container alone.
+    const bundle = await lab.bundle("foreign", { args: ["sleep", "1000"] });
+    const id = lab.id("foreign");
+    // Its init inherits create's stdio: /dev/null, never a pipe we would wait on forever.
+    const made = await runCommand("runc", ["--root", lab.runtimeRoot, "create", "--bundle", bundle, id], {
+      stdout: "null",
+      stderr: "null",
+    });
+    assert.equal(made.status, 0, "runc create of the foreign container");
+    try {
+      await rejectsWith(
+        lab.supervisor.create({ id, bundle, stdio: {} }),
+        Code.AlreadyExists,
+        /already exists/,
+      );
+      const state = await runCommand("runc", ["--root", lab.runtimeRoot, "state", id]);
+      assert.equal(state.status, 0, "the foreign container is still there");
+      assertNothingLeft(id);
+    } finally {
+      await runCommand("runc", ["--root", lab.runtimeRoot, "delete", "--force", id]);
+    }
   });
 
   it("rejects a duplicate container id", async () => {
