@@ -24,7 +24,7 @@ const IDLE_GRACE_MS = 1000;
  * `start` and Create, or never sent Shutdown): it exits rather than linger. Checked twice, so a client that is just
  * connecting is never cut off.
  */
-const ORPHAN_CHECK_MS = 30_000;
+const ORPHAN_CHECK_MS = Number(process.env.HUSK_SHIM_ORPHAN_CHECK_MS ?? "") || 30_000;
 /** How long shutdown waits for undelivered events. */
 const EVENT_DRAIN_MS = 5000;
 /** The listening socket `start` hands over. */
