@@ -16,7 +16,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { GROUPING_CACHE_DIR } from "../src/shim/start.js";
+import { GROUPING_CACHE_DIR, NAMESPACE_GROUP } from "../src/shim/start.js";
 import { type Containerd, startContainerd } from "../test/e2e/support/containerd.js";
 import { describeResult } from "../test/e2e/support/ctr.js";
 import { stringField } from "../test/e2e/support/events.js";
@@ -130,6 +130,9 @@ class Bench {
     writeFileSync(namespaceConfig, NAMESPACE_CONFIG);
     this.podConfig = podConfig;
     this.namespaceConfig = namespaceConfig;
+    // The namespace daemon's socket is keyed by husk's namespace group, which the harness cannot guess: register it
+    // so that teardown removes it even if that daemon died without doing so.
+    containerd.shimSocket(NAMESPACE_GROUP);
     const group = `bench-${randomBytes(4).toString("hex")}`;
     this.variants = {
       runc: { label: "runc-v2", runtime: RUNC_RUNTIME, runArgs: [] },
