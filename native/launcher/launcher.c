@@ -614,8 +614,12 @@ static void try_start(const struct flags *flags) {
   if (*flags->id == '\0' || *flags->namespace == '\0' || *flags->address == '\0') return;
   if (!isatty(0)) {
     stdin_consumed = true;
-    // No limit: whatever was consumed must be handed over whole if Node.js takes over.
-    if (!read_all(0, &stdin_bytes, SIZE_MAX)) return;
+    // No limit: whatever was consumed must be handed over whole if Node.js takes over. A read error after some bytes
+    // would hand over a truncated message: report it instead (Node.js fails on a read error too).
+    if (!read_all(0, &stdin_bytes, SIZE_MAX)) {
+      if (stdin_bytes.size > 0) fail("cannot read the options on stdin");
+      return;
+    }
   }
   struct start_options options;
   if (!parse_start_options(&stdin_bytes, &options)) return;
