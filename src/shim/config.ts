@@ -28,6 +28,8 @@ export interface ShimConfig {
 }
 
 export const DEFAULT_CONFIG_PATH = "/etc/husk/shim.toml";
+/** containerd's runc shim default runtime root (husk appends the namespace, as it does). The launcher mirrors it. */
+export const DEFAULT_RUNTIME_ROOT = "/run/containerd/runc";
 export const DEFAULT_CONFIG: ShimConfig = {
   grouping: "pod",
   binaryName: undefined,

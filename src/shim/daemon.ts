@@ -5,7 +5,7 @@
  *
  * containerd counterpart: runtime/v2/shim/shim.go `run` (serve mode) + runtime/v2/runc/task/service.go `New`.
  */
-import { existsSync, unlinkSync } from "node:fs";
+import { fstatSync, unlinkSync } from "node:fs";
 import { TaskService } from "../api/index.js";
 import { createSupervisor } from "../container/index.js";
 import type { Logger } from "../log.js";
@@ -17,7 +17,11 @@ import { createShimLogger } from "./logger.js";
 import { createEventPublisher } from "./publisher.js";
 import { createTaskService } from "./service.js";
 
-/** How long the daemon lingers after its last container's Shutdown, so a `start` that just found it is served. */
+/**
+ * After the last container's Shutdown the daemon exits once it has been idle — no container, no open connection, and
+ * no new connection — for this long. A `start` that just found the daemon (its probe is a connection) is therefore
+ * always followed by containerd's own connection in time.
+ */
 const IDLE_GRACE_MS = 1000;
 /**
  * A daemon with no container and no connection for this long is of no use to anyone (containerd died between
@@ -47,27 +51,49 @@ export async function runDaemon(flags: ShimFlags): Promise<void> {
   const stop = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason }, "shim daemon stopping");
+      // The socket path goes first, so that a `start` from now on launches a new daemon instead of finding this one.
+      if (socketPath !== undefined) removeQuietly(socketPath);
       await server.close();
       stopEvents();
       await publisher?.close(EVENT_DRAIN_MS);
-      if (socketPath !== undefined) removeQuietly(socketPath);
       log.info({}, "shim daemon stopped");
       process.exit(0);
     })();
     return stopping;
   };
 
-  let idleTimer: NodeJS.Timeout | undefined;
+  /**
+   * Stops the daemon after `rounds` consecutive idle looks `everyMs` apart: no container, no open connection, and no
+   * connection accepted since the previous look. Returns a cancel function.
+   */
+  const watchIdle = (everyMs: number, rounds: number, reason: string): (() => void) => {
+    let accepted = server.stats().acceptedConnections;
+    let idleRounds = 0;
+    const timer = setInterval(() => {
+      const stats = server.stats();
+      const idle = supervisor.size === 0 && stats.connections === 0 && stats.acceptedConnections === accepted;
+      accepted = stats.acceptedConnections;
+      idleRounds = idle ? idleRounds + 1 : 0;
+      if (idleRounds >= rounds) {
+        clearInterval(timer);
+        void stop(reason);
+      }
+    }, everyMs);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+    };
+  };
+
+  let cancelShutdownWatch: (() => void) | undefined;
   const { impl, stopEvents } = createTaskService({
     supervisor,
     namespace: flags.namespace,
     publisher,
     log,
     onShutdown: () => {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => {
-        if (supervisor.size === 0) void stop("shutdown: no containers left");
-      }, IDLE_GRACE_MS);
+      cancelShutdownWatch?.();
+      cancelShutdownWatch = watchIdle(IDLE_GRACE_MS, 1, "shutdown: no containers left");
     },
   });
 
@@ -83,15 +109,11 @@ export async function runDaemon(flags: ShimFlags): Promise<void> {
   });
   server.register(TaskService, impl);
   // Normally `start` bound the socket and passed it as fd 3; a daemon started by hand listens on -socket itself.
-  const target = existsSync(`/proc/self/fd/${LISTEN_FD}`) ? { fd: LISTEN_FD } : socketPath;
+  const target = isSocketFd(LISTEN_FD) ? { fd: LISTEN_FD } : socketPath;
   if (target === undefined) throw new Error("no listening fd 3 and no -socket to listen on");
   await server.listen(target);
 
-  let idleChecks = 0;
-  setInterval(() => {
-    idleChecks = supervisor.size === 0 && server.stats().connections === 0 ? idleChecks + 1 : 0;
-    if (idleChecks >= 2) void stop("no containers and no connections");
-  }, ORPHAN_CHECK_MS).unref();
+  watchIdle(ORPHAN_CHECK_MS, 2, "no containers and no connections");
 
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
@@ -101,6 +123,15 @@ export async function runDaemon(flags: ShimFlags): Promise<void> {
     log.error({ err: error }, "unhandled rejection");
   });
   log.info({ version: VERSION, pid: process.pid, id: flags.id }, "shim daemon serving");
+}
+
+/** True when `fd` is an open socket (Node itself always has fds open at low numbers, so existence proves nothing). */
+function isSocketFd(fd: number): boolean {
+  try {
+    return fstatSync(fd).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 function removeQuietly(path: string): void {

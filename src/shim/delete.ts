@@ -10,12 +10,12 @@ import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { DeleteResponseSchema } from "../api/index.js";
+import { DeleteResponseSchema } from "../gen/containerd/task/v2/shim_pb.js";
 import { createOciRuntime } from "../oci/index.js";
 import { unmountRecursive } from "../sys/index.js";
+import { DEFAULT_RUNTIME_ROOT } from "./config.js";
 import type { ShimFlags } from "./flags.js";
 import { readRuntimeRecord } from "./runtime-record.js";
-import { DEFAULT_RUNTIME_ROOT } from "./service.js";
 import { isListening } from "./start.js";
 
 /** 128 + SIGKILL: what a container killed by cleanup exited with, as containerd's runc shim reports. */

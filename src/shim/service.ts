@@ -46,12 +46,9 @@ import type { InitStatus } from "../process/index.js";
 import { type StdioSpec, stdioFromContainerd } from "../stdio/index.js";
 import type { ServiceImpl } from "../ttrpc/index.js";
 import { VERSION } from "../version.js";
-import { loadShimConfig, type ShimConfig } from "./config.js";
+import { DEFAULT_RUNTIME_ROOT, loadShimConfig, type ShimConfig } from "./config.js";
 import type { EventPublisher } from "./publisher.js";
 import { type RuntimeRecord, writeRuntimeRecord } from "./runtime-record.js";
-
-/** containerd's runc shim default runtime root (husk appends the namespace, as it does). */
-export const DEFAULT_RUNTIME_ROOT = "/run/containerd/runc";
 
 export interface TaskServiceOptions {
   readonly supervisor: Supervisor;
