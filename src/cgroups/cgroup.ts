@@ -43,7 +43,11 @@ export interface Cgroup {
    */
   stats(): Promise<CgroupStats>;
   /** How many processes the kernel OOM killer has killed in this cgroup (0 if the kernel does not say). */
-  oomKillCount(): Promise<number>;
+  /**
+   * The oom_kill counter, read synchronously: cgroup files live in memory and this runs on every container exit,
+   * where each event-loop turn delays the exit event.
+   */
+  oomKillCount(): number;
   /**
    * Calls `onOom(count)` once per increase of the oom_kill counter (count = the new total), on the JS
    * thread. v1: eventfd on memory.oom_control through the native layer (the extra event the kernel
@@ -232,10 +236,10 @@ class CgroupV1 implements Cgroup {
     return { version: 1, metrics: await readStatsV1(this.directories) };
   }
 
-  async oomKillCount(): Promise<number> {
+  oomKillCount(): number {
     const dir = this.directories.get("memory");
     if (dir === undefined) return 0;
-    return Number(parseOomControl(await readOptionalText(join(dir, "memory.oom_control"))).oomKill);
+    return Number(parseOomControl(readOptionalTextSync(join(dir, "memory.oom_control"))).oomKill);
   }
 
   watchOom(onOom: (count: number) => void): OomWatch {
@@ -289,8 +293,8 @@ class CgroupV2 implements Cgroup {
     return { version: 2, metrics: await readStatsV2(this.#dir) };
   }
 
-  async oomKillCount(): Promise<number> {
-    return Number(parseMemoryEvents(await readOptionalText(join(this.#dir, "memory.events"))).oomKill);
+  oomKillCount(): number {
+    return Number(parseMemoryEvents(readOptionalTextSync(join(this.#dir, "memory.events"))).oomKill);
   }
 
   watchOom(onOom: (count: number) => void): OomWatch {
@@ -329,6 +333,16 @@ function watchFile(path: string, onChange: () => void): FSWatcher {
 async function readOptionalText(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, "utf8");
+  } catch (error) {
+    const errno = errnoOf(error);
+    if (errno === "ENOENT" || errno === "ENODEV" || errno === "ENOTDIR") return undefined;
+    throw error;
+  }
+}
+
+function readOptionalTextSync(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
   } catch (error) {
     const errno = errnoOf(error);
     if (errno === "ENOENT" || errno === "ENODEV" || errno === "ENOTDIR") return undefined;

@@ -97,7 +97,6 @@ export class Container {
   /** Set the moment the reaper reports the init's exit: the exit event's publication, which delete waits for. */
   #exitPublication: Promise<void> | undefined;
   #oomReported = 0;
-  #oomChain: Promise<void> = Promise.resolve();
   #oomWatch: { close(): void } | undefined;
   #deleting: Promise<ProcessExit | undefined> | undefined;
 
@@ -355,7 +354,7 @@ export class Container {
     if (exit === undefined || exit.status !== status || exit.exitedAt.getTime() !== exitedAt.getTime())
       return;
     await this.#startGate;
-    await this.#checkOom();
+    this.#checkOom();
     if (!this.#ownPidNamespace) {
       // Sharing a pid namespace: nothing kills the rest of the container when its init dies. Do it.
       await this.#parts.runtime
@@ -401,7 +400,7 @@ export class Container {
     if (cgroup === undefined || this.#oomWatch !== undefined) return;
     try {
       this.#oomWatch = cgroup.watchOom(() => {
-        void this.#checkOom();
+        this.#checkOom();
       });
     } catch (error) {
       this.#parts.log.warn({ err: error }, "cannot watch for oom events");
@@ -413,23 +412,23 @@ export class Container {
     this.#oomWatch = undefined;
   }
 
-  /** Publishes `oom` once per increase of the cgroup's oom-kill counter; serialised so no increase counts twice. */
-  #checkOom(): Promise<void> {
-    this.#oomChain = this.#oomChain.then(async () => {
-      const cgroup = this.#parts.cgroup;
-      if (cgroup === undefined) return;
-      let count: number;
-      try {
-        count = await cgroup.oomKillCount();
-      } catch {
-        return; // the cgroup is gone: nothing more can be killed in it
-      }
-      if (count > this.#oomReported) {
-        this.#oomReported = count;
-        this.#parts.events.publish({ type: "oom", containerId: this.id });
-      }
-    });
-    return this.#oomChain;
+  /**
+   * Publishes `oom` once per increase of the cgroup's oom-kill counter. Synchronous (the counter is an in-memory
+   * cgroup file), so the watcher and the exit path can never count one increase twice.
+   */
+  #checkOom(): void {
+    const cgroup = this.#parts.cgroup;
+    if (cgroup === undefined) return;
+    let count: number;
+    try {
+      count = cgroup.oomKillCount();
+    } catch {
+      return; // the cgroup is gone: nothing more can be killed in it
+    }
+    if (count > this.#oomReported) {
+      this.#oomReported = count;
+      this.#parts.events.publish({ type: "oom", containerId: this.id });
+    }
   }
 }
 

@@ -90,6 +90,7 @@ class LiveProcessIO implements ProcessIO {
   readonly #cleanups: Cleanup[] = [];
   readonly #copies: Promise<void>[] = [];
   #resolveDrained!: () => void;
+  #isDrained = false;
   #spec: StdioSpec = {};
   #console: ConsoleSocket | undefined;
   /** An fd on the pty master, for resizing: the input stream's own, and only while that stream is open. */
@@ -101,7 +102,10 @@ class LiveProcessIO implements ProcessIO {
   constructor(log: Logger) {
     this.#log = log;
     this.drained = new Promise((resolve) => {
-      this.#resolveDrained = resolve;
+      this.#resolveDrained = () => {
+        this.#isDrained = true;
+        resolve();
+      };
     });
   }
 
@@ -164,6 +168,7 @@ class LiveProcessIO implements ProcessIO {
   }
 
   async drain(timeoutMs: number): Promise<boolean> {
+    if (this.#isDrained) return true; // the common case at exit: no timer, no race
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => {

@@ -28,7 +28,7 @@ describe("OOM watch", () => {
     });
     const cgroup = await loadCgroup(c.pid);
     assert.ok(cgroup);
-    assert.equal(await cgroup.oomKillCount(), 0);
+    assert.equal(cgroup.oomKillCount(), 0);
     const counts: number[] = [];
     let firstOom: ((count: number) => void) | undefined;
     const oomFired = new Promise<number>((resolve) => {
@@ -48,7 +48,7 @@ describe("OOM watch", () => {
     assert.equal(exit.signal, 9);
     const count = await withTimeout(oomFired, WAIT_MS, "the OOM notification");
     assert.ok(count >= 1);
-    assert.ok((await cgroup.oomKillCount()) >= 1);
+    assert.ok(cgroup.oomKillCount() >= 1);
     assert.ok(!c.output.text.includes("survived"));
 
     // Deleting the container removes the cgroup; the kernel then signals the eventfd once more (v1).
@@ -57,7 +57,7 @@ describe("OOM watch", () => {
     const reported = counts.length;
     await h.runtime.delete(c.id);
     assert.equal(cgroup.exists(), false);
-    assert.equal(await cgroup.oomKillCount(), 0, "a removed cgroup has no counter left");
+    assert.equal(cgroup.oomKillCount(), 0, "a removed cgroup has no counter left");
     assert.equal(counts.length, reported);
     watch.close();
     watch.close();

@@ -55,7 +55,7 @@ describe("cgroup stats of a runc container", () => {
       assert.ok(m.memory.usage > 0n);
       assert.equal(m.memory.usageLimit, BigInt(48 * MiB));
     }
-    assert.equal(await cgroup.oomKillCount(), 0);
+    assert.equal(cgroup.oomKillCount(), 0);
 
     await h.runtime.delete(c.id, { force: true });
     assert.equal((await withTimeout(c.exit, WAIT_MS, "the init's exit")).status, 137);

@@ -96,7 +96,7 @@ describe("a v1 cgroup over fixture directories", () => {
     const stats = await cgroup.stats();
     assert.equal(stats.version, 1);
     assert.equal(stats.metrics.pids.limit, 100n);
-    assert.equal(await cgroup.oomKillCount(), 2);
+    assert.equal(cgroup.oomKillCount(), 2);
     rmSync(join(base, "memory"), { recursive: true });
     assert.equal(cgroup.exists(), false);
     await assert.rejects(cgroup.stats(), (e: unknown) => isHuskError(e) && e.code === Code.NotFound);
@@ -104,7 +104,7 @@ describe("a v1 cgroup over fixture directories", () => {
       () => cgroup.watchOom(() => undefined),
       (e: unknown) => isHuskError(e) && e.code === Code.NotFound,
     );
-    assert.equal(await cgroup.oomKillCount(), 0);
+    assert.equal(cgroup.oomKillCount(), 0);
   });
 
   it("refuses to watch without a memory controller", () => {
@@ -124,7 +124,7 @@ describe("a v2 cgroup over a synthetic directory", () => {
     const stats = await cgroup.stats();
     assert.equal(stats.version, 2);
     assert.equal(stats.metrics.memoryEvents.oomKill, 1n);
-    assert.equal(await cgroup.oomKillCount(), 1);
+    assert.equal(cgroup.oomKillCount(), 1);
   });
 
   it("fires once per oom_kill increase, ignores other changes and stops when the cgroup goes", async () => {
