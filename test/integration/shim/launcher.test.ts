@@ -356,6 +356,11 @@ describe("containerd-shim-husk-v2 native launcher", () => {
       assert.equal(run.stdout.toString(), `unix://${expected}`);
       assert.equal(readFileSync(join(cwd, "address"), "utf8"), `unix://${expected}`);
       const pid = Number(readFileSync(join(cwd, "shim.pid"), "utf8"));
+      // start returns once the daemon is forked; the `node` wrapper has to exec node before there is anything to see.
+      await waitUntil(
+        () => existsSync(invocations) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("-socket"),
+        `daemon ${pid} to exec node`,
+      );
       const log = openSync(join(cwd, "log"), fsc.O_RDONLY | fsc.O_NONBLOCK);
       try {
         // One `node` ran: the daemon (launcher), or `start` itself, which then spawned the daemon with its own node.
