@@ -1,6 +1,6 @@
 /**
  * husk's ttrpc: the protocol containerd speaks to its shims, as a generic server and client over
- * unix sockets. Imports nothing of husk except the generated ttrpc envelope messages.
+ * unix sockets. Imports nothing of husk but the generated ttrpc envelope messages and the gRPC code table.
  *
  * containerd counterpart: `github.com/containerd/ttrpc` v1.1 (unary calls only).
  */

@@ -6,34 +6,14 @@
  * `convertCode`) and `google.golang.org/grpc/status`; containerd's `errdefs.FromGRPC` reads the codes.
  */
 
-/** gRPC status codes, the numbers containerd expects on the wire. */
-export const StatusCode = {
-  OK: 0,
-  Canceled: 1,
-  Unknown: 2,
-  InvalidArgument: 3,
-  DeadlineExceeded: 4,
-  NotFound: 5,
-  AlreadyExists: 6,
-  PermissionDenied: 7,
-  ResourceExhausted: 8,
-  FailedPrecondition: 9,
-  Aborted: 10,
-  OutOfRange: 11,
-  Unimplemented: 12,
-  Internal: 13,
-  Unavailable: 14,
-  DataLoss: 15,
-  Unauthenticated: 16,
-} as const;
-export type StatusCode = (typeof StatusCode)[keyof typeof StatusCode];
+import { Code, codeName } from "../codes.js";
 
-const codeNames = new Map<number, string>(Object.entries(StatusCode).map(([name, value]) => [value, name]));
+/** gRPC status codes, the numbers containerd expects on the wire (the shared code set, under ttrpc's name). */
+export const StatusCode = Code;
+export type StatusCode = Code;
 
 /** Name of a status code, e.g. `NotFound`; `Code(42)` for numbers outside the set. */
-export function statusCodeName(code: number): string {
-  return codeNames.get(code) ?? `Code(${code})`;
-}
+export const statusCodeName = codeName;
 
 /** Message of the error every pending and later call gets once a client's connection is gone (as Go's ttrpc). */
 export const CLOSED_MESSAGE = "ttrpc: closed";
