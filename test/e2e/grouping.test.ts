@@ -8,11 +8,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { describeResult } from "./support/ctr.js";
-import { stringField } from "./support/events.js";
 import { useContainerd } from "./support/fixture.js";
 import { isAlive, ownedProcesses, parentPid } from "./support/procfs.js";
 import { selectedRuntime } from "./support/runtime.js";
-import { taskRow, waitForTaskStatus, waitUntil } from "./support/tasks.js";
+import { killAndDelete, runDetached, taskRow, waitUntil } from "./support/tasks.js";
 
 const runtime = selectedRuntime();
 const GROUP_LABEL = "io.containerd.runc.v2.group";
@@ -20,22 +19,8 @@ const GROUP_LABEL = "io.containerd.runc.v2.group";
 describe(`e2e ${runtime.name}: shim grouping`, () => {
   const fx = useContainerd();
 
-  async function run(id: string, labels: readonly string[]): Promise<void> {
-    const { containerd } = fx;
-    await containerd.ctrOk([
-      "run",
-      "-d",
-      "--runtime",
-      runtime.name,
-      ...labels.flatMap((label) => ["--label", label]),
-      "--rootfs",
-      containerd.rootfs(),
-      id,
-      "/bin/sleep",
-      "100000",
-    ]);
-    await waitForTaskStatus(containerd, id, "RUNNING");
-  }
+  const run = (id: string, labels: readonly string[]): Promise<unknown> =>
+    runDetached(fx.containerd, id, { runtime: runtime.name, labels });
 
   /** The shim daemon of a task: the parent of its init process (the daemon is the subreaper). */
   async function daemonOf(id: string): Promise<number> {
@@ -44,14 +29,6 @@ describe(`e2e ${runtime.name}: shim grouping`, () => {
     const parent = parentPid(row.pid);
     assert.ok(parent !== undefined && parent > 1, `parent of ${id}'s init ${row.pid}: ${String(parent)}`);
     return parent;
-  }
-
-  async function killAndDelete(id: string): Promise<void> {
-    const { containerd, stream } = fx;
-    await containerd.ctrOk(["tasks", "kill", "-s", "SIGKILL", id]);
-    await stream.waitFor((e) => e.topic === "/tasks/exit" && stringField(e, "container_id") === id);
-    await containerd.ctrOk(["tasks", "delete", id]);
-    await containerd.ctrOk(["containers", "delete", id]);
   }
 
   it("two containers of one group share a daemon that outlives the first and exits after the last", () =>
@@ -85,7 +62,7 @@ describe(`e2e ${runtime.name}: shim grouping`, () => {
       }).map((p) => p.pid);
       assert.ok(owned.includes(daemon), `daemon ${daemon} is recognisably ours: ${owned.join(",")}`);
 
-      await killAndDelete(first);
+      await killAndDelete(fx.containerd, fx.stream, first);
       assert.ok(isAlive(daemon), "the shared daemon still serves the second container");
       assert.ok(existsSync(socket), "the group socket stays while a member remains");
       const exec = await containerd.ctr([
@@ -101,12 +78,12 @@ describe(`e2e ${runtime.name}: shim grouping`, () => {
       assert.equal(exec.status, 6, describeResult(exec));
       assert.equal((await taskRow(containerd, second)).status, "RUNNING");
 
-      await killAndDelete(second);
+      await killAndDelete(fx.containerd, fx.stream, second);
       await waitUntil(() => !isAlive(daemon), `grouped daemon ${daemon} to exit`);
       await waitUntil(() => !existsSync(socket), `group socket ${socket} to be removed`);
       assert.ok(isAlive(lonerDaemon), "the other container's daemon is unaffected");
 
-      await killAndDelete(loner);
+      await killAndDelete(fx.containerd, fx.stream, loner);
       await waitUntil(() => !isAlive(lonerDaemon), `daemon ${lonerDaemon} to exit`);
     }));
 

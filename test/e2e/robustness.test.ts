@@ -27,11 +27,10 @@ import {
   isTtrpcError,
   MessageType,
 } from "../../src/ttrpc/index.js";
-import { stringField } from "./support/events.js";
 import { useContainerd } from "./support/fixture.js";
 import { parentPid } from "./support/procfs.js";
 import { selectedRuntime } from "./support/runtime.js";
-import { taskRow, waitForTaskStatus } from "./support/tasks.js";
+import { killAndDelete, runDetached, taskRow } from "./support/tasks.js";
 
 const runtime = selectedRuntime();
 const GROUP_LABEL = "io.containerd.runc.v2.group";
@@ -82,23 +81,8 @@ function rawCall(path: string, bytes: Uint8Array): Promise<RawOutcome> {
 describe(`e2e ${runtime.name}: bad requests to a shared shim daemon`, () => {
   const fx = useContainerd();
 
-  async function runGrouped(id: string, group: string): Promise<void> {
-    const { containerd } = fx;
-    await containerd.ctrOk([
-      "run",
-      "-d",
-      "--runtime",
-      runtime.name,
-      "--label",
-      `${GROUP_LABEL}=${group}`,
-      "--rootfs",
-      containerd.rootfs(),
-      id,
-      "/bin/sleep",
-      "100000",
-    ]);
-    await waitForTaskStatus(containerd, id, "RUNNING");
-  }
+  const runGrouped = (id: string, group: string): Promise<unknown> =>
+    runDetached(fx.containerd, id, { runtime: runtime.name, labels: [`${GROUP_LABEL}=${group}`] });
 
   // husk's own guarantees: containerd's runc shim, for one, waits forever to discard a garbage frame's "payload".
   const huskOnly = runtime.flavour === "husk" ? {} : { skip: "husk's own robustness guarantees" };
@@ -213,12 +197,7 @@ describe(`e2e ${runtime.name}: bad requests to a shared shim daemon`, () => {
         assert.equal(exec.status, 0);
         assert.equal(exec.stdout, "alive\n");
       }
-      for (const id of [first, second]) {
-        await containerd.ctrOk(["tasks", "kill", "-s", "SIGKILL", id]);
-        await stream.waitFor((e) => e.topic === "/tasks/exit" && stringField(e, "container_id") === id);
-        await containerd.ctrOk(["tasks", "delete", id]);
-        await containerd.ctrOk(["containers", "delete", id]);
-      }
+      for (const id of [first, second]) await killAndDelete(containerd, stream, id);
     }),
   );
 

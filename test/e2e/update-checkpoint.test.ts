@@ -18,47 +18,24 @@ import {
   unpackAny,
 } from "../../src/api/index.js";
 import { createTtrpcClient, isTtrpcError } from "../../src/ttrpc/index.js";
-import { stringField } from "./support/events.js";
 import { useContainerd } from "./support/fixture.js";
 import { selectedRuntime } from "./support/runtime.js";
-import { waitForTaskStatus } from "./support/tasks.js";
+import { killAndDelete, runDetached, waitForTaskStatus } from "./support/tasks.js";
 
 const runtime = selectedRuntime();
 
 describe(`e2e ${runtime.name}: update and checkpoint`, () => {
   const fx = useContainerd();
 
-  async function runDetached(id: string): Promise<void> {
-    const { containerd } = fx;
-    await containerd.ctrOk([
-      "run",
-      "-d",
-      "--runtime",
-      runtime.name,
-      "--memory-limit",
-      String(64 << 20),
-      "--rootfs",
-      containerd.rootfs(),
-      id,
-      "/bin/sleep",
-      "100000",
-    ]);
-    await waitForTaskStatus(containerd, id, "RUNNING");
-  }
-
-  async function remove(id: string): Promise<void> {
-    const { containerd, stream } = fx;
-    await containerd.ctrOk(["tasks", "kill", "-s", "SIGKILL", id]);
-    await stream.waitFor((e) => e.topic === "/tasks/exit" && stringField(e, "container_id") === id);
-    await containerd.ctrOk(["tasks", "delete", id]);
-    await containerd.ctrOk(["containers", "delete", id]);
-  }
+  const runDetachedWithLimit = (id: string): Promise<unknown> =>
+    runDetached(fx.containerd, id, { runtime: runtime.name, flags: ["--memory-limit", String(64 << 20)] });
+  const remove = (id: string): Promise<void> => killAndDelete(fx.containerd, fx.stream, id);
 
   it("updates the memory limit of a running task (Update, then Stats)", () =>
     fx.diagnose(async () => {
       const { containerd } = fx;
       const id = containerd.newId("upd");
-      await runDetached(id);
+      await runDetachedWithLimit(id);
       const client = await createTtrpcClient(containerd.shimSocket(id));
       try {
         const task = client.service(TaskService);
@@ -105,7 +82,7 @@ describe(`e2e ${runtime.name}: update and checkpoint`, () => {
     await fx.diagnose(async () => {
       const { containerd } = fx;
       const id = containerd.newId("ckpt");
-      await runDetached(id);
+      await runDetachedWithLimit(id);
       const result = await containerd.ctr(["tasks", "checkpoint", id]);
       // Probed here with child_process: an e2e test process must never load husk's reaper (it would steal ctr's exits).
       const criuWorks = spawnSync("criu", ["check"], { stdio: "ignore" }).status === 0;

@@ -19,6 +19,9 @@ import {
 import { type SpecOptions, writeBundle } from "../../src/oci/index.js";
 import { pipe, runCommand } from "../../src/sys/index.js";
 import { makeRootfs } from "./make-rootfs.js";
+import { within } from "./within.js";
+
+export { within };
 
 export interface Lab {
   readonly dir: string;
@@ -169,23 +172,6 @@ export async function waitForEvent(
       resolve(event);
     });
   });
-}
-
-/** Rejects if `promise` does not settle within `timeoutMs` (tests never hang on a lost exit). */
-export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new Error(`${what}: not settled within ${timeoutMs} ms`));
-        }, timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** One consumer of a stream that keeps everything it read: `text()`, `until(substring)`, `ended`. */

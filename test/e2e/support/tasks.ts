@@ -3,6 +3,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Containerd } from "./containerd.js";
+import { type EventStream, stringField } from "./events.js";
 
 /** Default limit for {@link waitUntil}; generous, not a timing assertion. */
 export const DEFAULT_WAIT_MS = 60_000;
@@ -92,4 +93,44 @@ export async function removeContainer(containerd: Containerd, id: string): Promi
   await containerd.ctr(["tasks", "kill", "-s", "SIGKILL", id]);
   await containerd.ctr(["tasks", "delete", "-f", id]);
   await containerd.ctr(["containers", "delete", id]);
+}
+
+/** How {@link runDetached} starts a task. */
+export interface DetachedRun {
+  /** `--runtime` value: a runtime name or an absolute shim path. */
+  readonly runtime: string;
+  /** `--label k=v` each (ctr also copies them into the spec's annotations). */
+  readonly labels?: readonly string[];
+  /** Other `ctr run` flags, e.g. `["--memory-limit", "67108864"]` or `["--runtime-config-path", path]`. */
+  readonly flags?: readonly string[];
+  /** The command; default `/bin/sleep 100000`. */
+  readonly args?: readonly string[];
+}
+
+/** `ctr run -d` from the busybox rootfs, then waits until the task runs. */
+export async function runDetached(containerd: Containerd, id: string, run: DetachedRun): Promise<TaskRow> {
+  await containerd.ctrOk([
+    "run",
+    "-d",
+    "--runtime",
+    run.runtime,
+    ...(run.labels ?? []).flatMap((label) => ["--label", label]),
+    ...(run.flags ?? []),
+    "--rootfs",
+    containerd.rootfs(),
+    id,
+    ...(run.args ?? ["/bin/sleep", "100000"]),
+  ]);
+  return waitForTaskStatus(containerd, id, "RUNNING");
+}
+
+/**
+ * SIGKILL a running task, wait for its `/tasks/exit` event, delete the task and the container — the normal teardown,
+ * where every step must succeed (unlike {@link removeContainer}).
+ */
+export async function killAndDelete(containerd: Containerd, events: EventStream, id: string): Promise<void> {
+  await containerd.ctrOk(["tasks", "kill", "-s", "SIGKILL", id]);
+  await events.waitFor((e) => e.topic === "/tasks/exit" && stringField(e, "container_id") === id);
+  await containerd.ctrOk(["tasks", "delete", id]);
+  await containerd.ctrOk(["containers", "delete", id]);
 }

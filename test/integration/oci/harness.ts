@@ -18,21 +18,9 @@ import {
 import { type ExitStatus, getReaper, pipe } from "../../../src/sys/index.js";
 import { makeRootfs } from "../../support/make-rootfs.js";
 import { assertNoContainers, forceDeleteAll } from "../../support/runtime-cleanup.js";
+import { within as withTimeout } from "../../support/within.js";
 
-/** Rejects with a message naming `what` when `promise` takes longer than `ms`. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { withTimeout };
 
 /** Collects everything written to the read end of a pipe until EOF. Owns (and closes) the fd. */
 export class PipeReader {

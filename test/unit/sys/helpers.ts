@@ -2,6 +2,9 @@
  * Helpers for the src/sys tests. Importing this file does not start the reaper.
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { within as withTimeout } from "../../support/within.js";
+
+export { withTimeout };
 
 /** Number of open fds of this process. */
 export function openFdCount(): number {
@@ -31,21 +34,6 @@ export function childrenOfSelf(): { pid: number; state: string }[] {
     }
   }
   return out;
-}
-
-/** Rejects with a message naming `what` when `promise` does not settle within `ms`. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Resolves when `predicate` holds, polling every 10 ms; rejects after `ms`. */

@@ -22,21 +22,9 @@ import {
   type TtrpcServer,
   type TtrpcServerOptions,
 } from "../../../src/ttrpc/index.js";
+import { within } from "../../support/within.js";
 
-/** Rejects after `ms` with a message naming what was awaited. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { within };
 
 /** A fresh temp dir removed after the test. */
 export async function tempDir(t: TestContext, prefix = "husk-ttrpc-"): Promise<string> {
