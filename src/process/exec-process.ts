@@ -4,7 +4,7 @@
  *
  * containerd counterpart: `pkg/process` `execProcess` (`exec.go`) with its state objects.
  */
-import { assertNever, type FailurePlan, runtimeFailure } from "./decision.js";
+import { assertNever } from "./decision.js";
 import {
   decideExec,
   type ExecCall,
@@ -15,6 +15,7 @@ import {
   type ExecStatus,
   execStatusOf,
 } from "./exec-machine.js";
+import { executeRun, type RunHost } from "./execute.js";
 import { ExitLatch } from "./exit-latch.js";
 import type { InitStatus } from "./init-machine.js";
 import { Mutex } from "./mutex.js";
@@ -189,47 +190,22 @@ export class ExecProcess {
   }
 
   async #run(decision: ExecRun): Promise<void> {
-    const before = this.#state;
-    this.#state = decision.during;
-    let pid: number | undefined;
-    try {
-      // Called in the same tick as the decision, so the parent status it was taken on still holds.
-      pid = await this.#invoke(decision.call);
-    } catch (error) {
-      const failure = runtimeFailure(
-        error,
-        `${decision.call.method} exec "${this.id}" in container "${this.containerId}"`,
-      );
-      await this.#fail(decision.onFailure, before);
-      throw failure;
-    }
+    const pid = await executeRun(this.#host, decision);
     if (pid !== undefined) this.#pid = pid;
-    this.#state = decision.onSuccess;
-    if (decision.recordExitIfNone !== undefined) {
-      this.#latch.record({ status: decision.recordExitIfNone, exitedAt: new Date() });
-    }
   }
 
-  async #fail(plan: FailurePlan, before: ExecState): Promise<void> {
-    switch (plan.kind) {
-      case "restore":
-        this.#state = before;
-        return;
-      case "stop":
-        if (plan.closeIO) {
-          try {
-            await this.#runtime.closeIO();
-          } catch {
-            // Best-effort: the start error is the one the caller gets.
-          }
-        }
-        this.#latch.record({ status: plan.exitStatus, exitedAt: new Date() });
-        this.#state = "stopped";
-        return;
-      default:
-        assertNever(plan, "failure plan");
-    }
-  }
+  /** This process as {@link executeRun} sees it. An exec is never thawed by its own machine. */
+  readonly #host: RunHost<ExecState, ExecCall> = {
+    getState: () => this.#state,
+    setState: (state) => {
+      this.#state = state;
+    },
+    latch: this.#latch,
+    invoke: (call) => this.#invoke(call),
+    describe: (call) => `${call.method} exec "${this.id}" in container "${this.containerId}"`,
+    closeIO: () => this.#runtime.closeIO(),
+    resume: () => Promise.resolve(),
+  };
 
   // Resolves with the pid for `start`, undefined for every other call.
   async #invoke(call: ExecCall): Promise<number | undefined> {

@@ -4,7 +4,8 @@
  *
  * containerd counterpart: `pkg/process` `Init` (`init.go`) with its state objects.
  */
-import { assertNever, type FailurePlan, runtimeFailure } from "./decision.js";
+import { assertNever } from "./decision.js";
+import { bestEffort, executeRun, type RunHost } from "./execute.js";
 import { ExitLatch } from "./exit-latch.js";
 import {
   decideInit,
@@ -196,7 +197,7 @@ export class InitProcess {
       if (decision.kind !== "record-exit") return; // stopped or deleted: idempotent no-op
       this.#latch.record(exit);
       this.#state = decision.next;
-      if (decision.thaw) await this.#bestEffort(() => this.#runtime.resume());
+      if (decision.thaw) await bestEffort(() => this.#runtime.resume());
     });
   }
 
@@ -225,37 +226,24 @@ export class InitProcess {
   }
 
   async #run(decision: InitRun): Promise<void> {
-    const before = this.#state;
-    this.#state = decision.during;
-    try {
-      // Called in the same tick as the decision, so the state it was taken on still holds.
-      await this.#invoke(decision.call);
-    } catch (error) {
-      const failure = runtimeFailure(error, `${decision.call.method} container "${this.id}"`);
-      await this.#fail(decision.onFailure, before);
-      throw failure;
-    }
-    this.#state = decision.onSuccess;
-    if (decision.recordExitIfNone !== undefined) {
-      this.#latch.record({ status: decision.recordExitIfNone, exitedAt: new Date() });
-    }
-    if (decision.resumeAfter) await this.#bestEffort(() => this.#runtime.resume());
+    await executeRun(this.#host, decision);
   }
 
-  async #fail(plan: FailurePlan, before: InitState): Promise<void> {
-    switch (plan.kind) {
-      case "restore":
-        this.#state = before;
-        return;
-      case "stop":
-        if (plan.closeIO) await this.#bestEffort(() => this.#runtime.closeIO());
-        this.#latch.record({ status: plan.exitStatus, exitedAt: new Date() });
-        this.#state = "stopped";
-        return;
-      default:
-        assertNever(plan, "failure plan");
-    }
-  }
+  /** This process as {@link executeRun} sees it. */
+  readonly #host: RunHost<InitState, InitCall> = {
+    getState: () => this.#state,
+    setState: (state) => {
+      this.#state = state;
+    },
+    latch: this.#latch,
+    invoke: async (call) => {
+      await this.#invoke(call);
+      return undefined;
+    },
+    describe: (call) => `${call.method} container "${this.id}"`,
+    closeIO: () => this.#runtime.closeIO(),
+    resume: () => this.#runtime.resume(),
+  };
 
   #invoke(call: InitCall): Promise<void> {
     const runtime = this.#runtime;
@@ -276,15 +264,6 @@ export class InitProcess {
         return runtime.checkpoint(call.options);
       default:
         return assertNever(call, "init runtime call");
-    }
-  }
-
-  // Best-effort follow-up calls (thaw, close IO): their failure must not mask the outcome.
-  async #bestEffort(action: () => Promise<void>): Promise<void> {
-    try {
-      await action();
-    } catch {
-      // Ignored by decision: the state transition already happened or the original error wins.
     }
   }
 }
