@@ -83,6 +83,7 @@ export class Supervisor {
   readonly #reserved = new Set<string>();
   readonly #events = new EventStream();
   readonly #stopStrangers: () => void;
+  #ownCgroup: Promise<Cgroup | undefined> | undefined;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
@@ -216,7 +217,7 @@ export class Supervisor {
       capture.close();
     }
 
-    const cgroup = await loadCgroupQuietly(pid, log);
+    const cgroup = await this.#containerCgroup(pid, log);
     const init = new InitProcess({
       id,
       pid,
@@ -263,6 +264,28 @@ export class Supervisor {
       ),
     );
     this.#stopStrangers();
+  }
+
+  /**
+   * The container's own cgroup, or undefined when it has none. A runtime running without a cgroup manager (crun with
+   * `--cgroup-manager=disabled`) leaves the container in its parent's cgroups — ours: those are not the container's,
+   * and reporting their stats or OOMs as the container's would be wrong. Our own cgroup is read once.
+   */
+  async #containerCgroup(pid: number, log: Logger): Promise<Cgroup | undefined> {
+    try {
+      const cgroup = await loadCgroup(pid);
+      if (cgroup === undefined) return undefined;
+      this.#ownCgroup ??= loadCgroup(process.pid);
+      const own = await this.#ownCgroup;
+      if (own !== undefined && sameDirectories(cgroup, own)) {
+        log.debug({ pid }, "the container shares our cgroup: it has none of its own");
+        return undefined;
+      }
+      return cgroup;
+    } catch (error) {
+      log.debug({ err: error }, "no cgroup for the container");
+      return undefined;
+    }
   }
 
   #runtimeFor(selection: RuntimeSelection): OciRuntime {
@@ -336,27 +359,6 @@ function rootfsPath(bundle: string, spec: Spec): string {
 function isSandbox(spec: Spec): boolean {
   const annotations = spec.annotations ?? {};
   return SANDBOX_ANNOTATIONS.some((key) => annotations[key] === "sandbox");
-}
-
-/**
- * The container's own cgroup, or undefined when it has none. A runtime running without a cgroup manager (crun with
- * `--cgroup-manager=disabled`) leaves the container in its parent's cgroups — ours: those are not the container's, and
- * reporting their stats or OOMs as the container's would be wrong.
- */
-async function loadCgroupQuietly(pid: number, log: Logger): Promise<Cgroup | undefined> {
-  try {
-    const cgroup = await loadCgroup(pid);
-    if (cgroup === undefined) return undefined;
-    const own = await loadCgroup(process.pid);
-    if (own !== undefined && sameDirectories(cgroup, own)) {
-      log.debug({ pid }, "the container shares our cgroup: it has none of its own");
-      return undefined;
-    }
-    return cgroup;
-  } catch (error) {
-    log.debug({ err: error }, "no cgroup for the container");
-    return undefined;
-  }
 }
 
 function sameDirectories(a: Cgroup, b: Cgroup): boolean {
